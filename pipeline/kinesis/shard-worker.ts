@@ -1,0 +1,165 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
+import type { KinesisClient, _Record } from '@aws-sdk/client-kinesis';
+import type { Logger } from 'pino';
+import type { BatchProcessor, BatchSummary } from '../processor/batch-processor.ts';
+import { LeaseLostError } from '../sinks/postgres/lease-lost-error.ts';
+import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import type { Item } from '../../stages/stage.ts';
+import { BoundedQueue } from './bounded-queue.ts';
+import { CheckpointTracker } from './checkpoint-tracker.ts';
+import type { ShardLease, ShardLeaseManager } from './shard-lease-manager.ts';
+
+export interface ShardWorkerOptions {
+  readonly client: KinesisClient;
+  readonly streamName: string;
+  readonly lease: ShardLease;
+  readonly leases: ShardLeaseManager;
+  readonly processor: BatchProcessor;
+  readonly batchLimit: number;
+  readonly maxInFlight: number;
+  readonly pollIntervalMs: number;
+  readonly logger: Logger;
+  readonly onBatch?: (shardId: string, summary: BatchSummary, lagMs: number) => void;
+}
+
+interface FetchedBatch {
+  readonly records: Item<RawRecord>[];
+  readonly last: string;
+  readonly lagMs: number;
+}
+
+type Fetched = FetchedBatch | 'shard-end' | 'caught-up';
+
+// Kinesis allows 5 GetRecords calls per second per shard.
+const MinGetRecordsIntervalMs = 200;
+
+/**
+ * Reads one shard in order from its checkpoint, up to `maxInFlight` batches ahead of processing, and commits each
+ * batch's checkpoint with its state. On any failure it rewinds to the last committed checkpoint and reads again.
+ */
+export class ShardWorker {
+  readonly #o: ShardWorkerOptions;
+  #position: string | null;
+  #caughtUp = false;
+
+  constructor(options: ShardWorkerOptions) {
+    this.#o = options;
+    this.#position = options.lease.checkpoint;
+  }
+
+  get shardId(): string {
+    return this.#o.lease.shardId;
+  }
+
+  /** True once a read found no more records behind the tip (and everything read was committed). */
+  get caughtUp(): boolean {
+    return this.#caughtUp;
+  }
+
+  /** Resolves 'finished' when a closed shard was read to its end, 'stopped' on abort or lost lease. */
+  async run(signal: AbortSignal): Promise<'finished' | 'stopped'> {
+    const { logger } = this.#o;
+    let backoffMs = 500;
+    while (!signal.aborted) {
+      try {
+        const outcome = await this.#readFromPosition(signal);
+        if (outcome === 'shard-end') {
+          const finished = await this.#o.leases.finish(this.#o.lease);
+          logger.info({ checkpoint: this.#position, finished }, 'shard finished');
+          return finished ? 'finished' : 'stopped';
+        }
+      } catch (error) {
+        if (signal.aborted) break;
+        if (error instanceof LeaseLostError) {
+          logger.warn({ err: error }, 'lease lost, stopping shard');
+          return 'stopped';
+        }
+        logger.error({ err: error, checkpoint: this.#position, retryInMs: backoffMs }, 'shard processing failed, rewinding to checkpoint');
+        await sleep(backoffMs, undefined, { signal }).catch(() => undefined);
+        backoffMs = Math.min(backoffMs * 2, 30_000);
+      }
+    }
+    return 'stopped';
+  }
+
+  async #readFromPosition(outer: AbortSignal): Promise<'shard-end'> {
+    const inner = new AbortController();
+    const signal = AbortSignal.any([outer, inner.signal]);
+    const queue = new BoundedQueue<Fetched>(this.#o.maxInFlight);
+    const tracker = new CheckpointTracker(this.#position);
+    const reader = this.#read(queue, signal).catch((error: unknown) => {
+      inner.abort(error);
+      throw error;
+    });
+    try {
+      for (;;) {
+        const fetched = await queue.shift(signal);
+        if (fetched === 'caught-up') {
+          this.#caughtUp = queue.size === 0;
+          continue;
+        }
+        if (fetched === 'shard-end') return 'shard-end';
+        this.#caughtUp = false;
+        tracker.track(fetched.last);
+        const checkpoint = tracker.checkpointIfAcked(fetched.last) ?? fetched.last;
+        const summary = await this.#o.processor.process(
+          this.shardId,
+          fetched.records,
+          { streamName: this.#o.streamName, shardId: this.shardId, sequenceNumber: checkpoint, owner: this.#o.leases.owner, leaseToken: this.#o.lease.leaseToken },
+          'kinesis',
+          signal,
+        );
+        this.#position = tracker.ack(fetched.last);
+        this.#o.onBatch?.(this.shardId, summary, fetched.lagMs);
+      }
+    } catch (error) {
+      // A reader failure aborted `inner`: report the reader's error rather than the abort it caused.
+      if (inner.signal.aborted && !outer.aborted) throw inner.signal.reason;
+      throw error;
+    } finally {
+      inner.abort();
+      await reader.catch(() => undefined);
+    }
+  }
+
+  async #read(queue: BoundedQueue<Fetched>, signal: AbortSignal): Promise<void> {
+    const { client, streamName, batchLimit, pollIntervalMs } = this.#o;
+    const start = await client.send(
+      new GetShardIteratorCommand(
+        this.#position
+          ? { StreamName: streamName, ShardId: this.shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: this.#position }
+          : { StreamName: streamName, ShardId: this.shardId, ShardIteratorType: 'TRIM_HORIZON' },
+      ),
+      { abortSignal: signal },
+    );
+    let iterator = start.ShardIterator;
+    let lastCall = 0;
+    while (iterator) {
+      const wait = lastCall + MinGetRecordsIntervalMs - Date.now();
+      if (wait > 0) await sleep(wait, undefined, { signal });
+      lastCall = Date.now();
+      const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: batchLimit }), { abortSignal: signal });
+      const records = page.Records ?? [];
+      if (records.length > 0) {
+        const last = records[records.length - 1]!;
+        await queue.push({ records: records.map((r) => toItem(this.shardId, r)), last: last.SequenceNumber!, lagMs: lagOf(last) }, signal);
+      }
+      iterator = page.NextShardIterator;
+      if (!iterator) break;
+      if (records.length === 0 && (page.MillisBehindLatest ?? 0) === 0) {
+        await queue.push('caught-up', signal);
+        await sleep(pollIntervalMs, undefined, { signal });
+      }
+    }
+    await queue.push('shard-end', signal);
+  }
+}
+
+function toItem(shardId: string, record: _Record): Item<RawRecord> {
+  return { origin: { shardId, sequenceNumber: record.SequenceNumber! }, value: { data: record.Data ?? new Uint8Array() } };
+}
+
+function lagOf(record: _Record): number {
+  return record.ApproximateArrivalTimestamp ? Math.max(0, Date.now() - record.ApproximateArrivalTimestamp.getTime()) : 0;
+}

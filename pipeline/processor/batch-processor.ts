@@ -1,0 +1,121 @@
+import type { Logger } from 'pino';
+import { DecodeStage } from '../../stages/decode/decode-stage.ts';
+import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import { DedupeStage } from '../../stages/dedupe/dedupe-stage.ts';
+import type { ProcessedEventIndex } from '../../stages/dedupe/dedupe-stage.ts';
+import { EnrichStage } from '../../stages/enrich/enrich-stage.ts';
+import type { AccountRegistry } from '../../stages/enrich/account-registry.ts';
+import type { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
+import { ScopeStage } from '../../stages/scope/scope-stage.ts';
+import type { DeadLetterDraft, Item } from '../../stages/stage.ts';
+import { TrackStage } from '../../stages/track/track-stage.ts';
+import type { EvaluationStateStore, Transition, TrackedEvent } from '../../stages/track/track-stage.ts';
+import type { SlaPolicy } from '../../stages/track/sla-policy.ts';
+import { deliver } from '../sinks/deliver.ts';
+import type { Sink } from '../sinks/sink.ts';
+import type { CommitSummary, ShardCheckpoint } from '../sinks/postgres/state-commit.ts';
+import type { PostgresStateSink } from '../sinks/postgres/postgres-state-sink.ts';
+
+export interface ProcessorDependencies {
+  readonly catalog: RuleCatalog;
+  readonly accounts: AccountRegistry;
+  readonly sla: SlaPolicy;
+  readonly stateStore: EvaluationStateStore;
+  readonly processedIndex?: ProcessedEventIndex;
+  readonly stateSink: Pick<PostgresStateSink, 'commit'>;
+  /** Idempotent sinks written before the state commit (OpenSearch). */
+  readonly sinks: readonly Sink<TrackedEvent>[];
+  readonly maxRecordBytes: number;
+  readonly logger: Logger;
+}
+
+export interface BatchSummary extends CommitSummary {
+  readonly records: number;
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly transitions: Readonly<Record<Transition, number>>;
+}
+
+/**
+ * decode -> dedupe -> enrich -> scope -> track, then every idempotent sink, then the state commit (with the
+ * checkpoint). One instance per shard: the dedupe and track stages hold that shard's recent memory.
+ */
+export class BatchProcessor {
+  readonly #deps: ProcessorDependencies;
+  readonly #decode: DecodeStage;
+  readonly #dedupe: DedupeStage;
+  readonly #enrich: EnrichStage;
+  readonly #scope = new ScopeStage();
+  readonly #track: TrackStage;
+
+  constructor(deps: ProcessorDependencies) {
+    this.#deps = deps;
+    this.#decode = new DecodeStage({ maxRecordBytes: deps.maxRecordBytes });
+    this.#dedupe = new DedupeStage(deps.processedIndex ? { index: deps.processedIndex } : {});
+    this.#enrich = new EnrichStage({ catalog: deps.catalog, accounts: deps.accounts });
+    this.#track = new TrackStage({ store: deps.stateStore, sla: deps.sla });
+  }
+
+  async process(
+    shardId: string,
+    records: readonly Item<RawRecord>[],
+    checkpoint: ShardCheckpoint | null,
+    source: string,
+    signal: AbortSignal,
+  ): Promise<BatchSummary> {
+    try {
+      return await this.#process(shardId, records, checkpoint, source, signal);
+    } catch (error) {
+      // The commit did not happen: forget what this batch taught the stages, the shard rewinds to its checkpoint.
+      this.#track.reset();
+      this.#dedupe.forget();
+      throw error;
+    }
+  }
+
+  async #process(
+    shardId: string,
+    records: readonly Item<RawRecord>[],
+    checkpoint: ShardCheckpoint | null,
+    source: string,
+    signal: AbortSignal,
+  ): Promise<BatchSummary> {
+    const decoded = this.#decode.processSync({ shardId, items: records });
+    const deduped = await this.#dedupe.process({ shardId, items: decoded.kept }, signal);
+    const enriched = this.#enrich.processSync({ shardId, items: deduped.kept });
+    const scoped = this.#scope.processSync({ shardId, items: enriched.kept });
+    const tracked = await this.#track.process({ shardId, items: scoped.kept }, signal);
+
+    const deadLetters: DeadLetterDraft[] = [...decoded.rejected];
+    if (this.#deps.sinks.length > 0 && tracked.kept.length > 0) {
+      const rawBySequence = new Map(decoded.kept.map((item) => [item.origin.sequenceNumber, item.value.raw]));
+      const results = await Promise.all(
+        this.#deps.sinks.map((sink) =>
+          deliver(sink, { shardId, items: tracked.kept }, signal, this.#deps.logger.child({ sink: sink.name })).then((r) => ({ sink, r })),
+        ),
+      );
+      for (const { sink, r } of results) {
+        for (const { item, reason } of r.rejected) {
+          deadLetters.push({
+            origin: item.origin,
+            stage: `sink:${sink.name}`,
+            reason,
+            raw: rawBySequence.get(item.origin.sequenceNumber) ?? new Uint8Array(),
+          });
+        }
+      }
+    }
+    const summary = await this.#deps.stateSink.commit({ source, tracked: tracked.kept, deadLetters, checkpoint });
+    this.#dedupe.remember(tracked.kept.map((item) => item.value.event.eventId));
+
+    const transitions: Record<Transition, number> = { opened: 0, resolved: 0, unchanged: 0, recorded: 0, stale: 0 };
+    for (const item of tracked.kept) transitions[item.value.transition]++;
+    return {
+      ...summary,
+      records: records.length,
+      accepted: tracked.kept.length,
+      duplicates: deduped.dropped.length,
+      transitions,
+    };
+  }
+}

@@ -1,0 +1,89 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Settings } from '../../schemas/settings.ts';
+import { AccountRegistry } from '../../stages/enrich/account-registry.ts';
+import { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
+import { SlaPolicy } from '../../stages/track/sla-policy.ts';
+import type { TrackedEvent } from '../../stages/track/track-stage.ts';
+import { BatchProcessor } from '../processor/batch-processor.ts';
+import type { Sink } from '../sinks/sink.ts';
+import { PostgresStateSink } from '../sinks/postgres/postgres-state-sink.ts';
+import { migrateToLatest } from '../store/migrate.ts';
+import { openDatabase } from '../store/open-database.ts';
+import type { StateDatabase } from '../store/open-database.ts';
+import { PostgresEvaluationStateStore } from '../store/postgres-evaluation-state-store.ts';
+import { PostgresProcessedEventIndex } from '../store/postgres-processed-event-index.ts';
+
+/** Everything a command needs, built once from settings. */
+export interface Runtime {
+  readonly settings: Settings;
+  readonly logger: Logger;
+  readonly database: StateDatabase;
+  readonly catalog: RuleCatalog;
+  readonly accounts: AccountRegistry;
+  readonly sla: SlaPolicy;
+  readonly stateSink: PostgresStateSink;
+  readonly sinks: Sink<TrackedEvent>[];
+  readonly workerId: string;
+  createProcessor(shardId: string): BatchProcessor;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** Extra idempotent sinks (OpenSearch) written before each state commit. */
+  readonly sinks?: readonly Sink<TrackedEvent>[];
+  readonly migrate?: boolean;
+}
+
+export async function createRuntime(settings: Settings, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
+  const [catalog, accounts, sla] = await Promise.all([
+    RuleCatalog.load(settings.DRIFTWATCH_RULE_CATALOG),
+    AccountRegistry.load(settings.DRIFTWATCH_ACCOUNTS),
+    SlaPolicy.load(settings.DRIFTWATCH_SLA_POLICY),
+  ]);
+  const database = await openDatabase({
+    ...(settings.DATABASE_URL ? { url: settings.DATABASE_URL } : {}),
+    ...(settings.DRIFTWATCH_DATA_DIR ? { dataDir: settings.DRIFTWATCH_DATA_DIR } : {}),
+    poolSize: settings.DATABASE_POOL_SIZE,
+  });
+  try {
+    if (options.migrate !== false) {
+      const applied = await migrateToLatest(database.db);
+      if (applied.length > 0) logger.info({ applied, database: database.description }, 'migrations applied');
+    }
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const stateSink = new PostgresStateSink(database.db);
+  const stateStore = new PostgresEvaluationStateStore(database.db);
+  const processedIndex = new PostgresProcessedEventIndex(database.db);
+  const sinks = [...(options.sinks ?? [])];
+  return {
+    settings,
+    logger,
+    database,
+    catalog,
+    accounts,
+    sla,
+    stateSink,
+    sinks,
+    workerId: settings.DRIFTWATCH_WORKER_ID ?? `${hostname()}-${process.pid}`,
+    createProcessor: (shardId) =>
+      new BatchProcessor({
+        catalog,
+        accounts,
+        sla,
+        stateStore,
+        processedIndex,
+        stateSink,
+        sinks,
+        maxRecordBytes: settings.DRIFTWATCH_MAX_RECORD_BYTES,
+        logger: logger.child({ shardId }),
+      }),
+    close: async () => {
+      await Promise.allSettled(sinks.map((sink) => sink.close()));
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import { Migrator } from 'kysely';
+import type { Kysely, Migration, MigrationProvider, MigrationResultSet } from 'kysely';
+import * as stateStore from './migrations/0001-state-store.ts';
+
+/** Migrations are compiled in (no file-system scan), so the CLI works from any directory and in bundles. */
+export const Migrations: Record<string, Migration> = {
+  '0001-state-store': stateStore,
+};
+
+class InCodeMigrations implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return Migrations;
+  }
+}
+
+export class MigrationError extends Error {
+  override readonly name = 'MigrationError';
+}
+
+/** Applies pending migrations; safe to run at every start and from several workers at once (kysely's lock table). */
+export async function migrateToLatest(db: Kysely<any>): Promise<readonly string[]> {
+  const migrator = new Migrator({ db, provider: new InCodeMigrations() });
+  const result: MigrationResultSet = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new MigrationError(`migration ${failed} failed: ${(result.error as Error).message}`, { cause: result.error });
+  }
+  return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,77 @@
+import type { Kysely } from 'kysely';
+import type { EvaluationState, Finding, Resolution } from '../../stages/track/finding.ts';
+import type { EvaluationStateStore } from '../../stages/track/track-stage.ts';
+import type { Compliance } from '../../stages/enrich/enriched-event.ts';
+import type { Database, FindingsTable } from './database-schema.ts';
+import type { Selectable } from 'kysely';
+import type { Severity } from '../../schemas/rule-catalog.ts';
+import type { Environment } from '../../schemas/account-registry.ts';
+
+const LoadChunk = 5_000;
+
+/** Current state per evaluation key, with the finding it keeps open. */
+export class PostgresEvaluationStateStore implements EvaluationStateStore {
+  readonly #db: Kysely<Database>;
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async load(evaluationKeys: readonly string[]): Promise<ReadonlyMap<string, EvaluationState>> {
+    const states = new Map<string, EvaluationState>();
+    for (let i = 0; i < evaluationKeys.length; i += LoadChunk) {
+      const chunk = evaluationKeys.slice(i, i + LoadChunk);
+      const rows = await this.#db
+        .selectFrom('evaluations as e')
+        .leftJoin('findings as f', 'f.finding_id', 'e.open_finding_id')
+        .selectAll('f')
+        .select([
+          'e.evaluation_key as e_key',
+          'e.compliance as e_compliance',
+          'e.ordering_time as e_ordering_time',
+          'e.event_id as e_event_id',
+          'e.in_scope as e_in_scope',
+        ])
+        .where('e.evaluation_key', '=', (eb) => eb.fn<string>('any', [eb.val(chunk)]))
+        .execute();
+      for (const row of rows) {
+        states.set(row.e_key, {
+          evaluationKey: row.e_key,
+          compliance: row.e_compliance as Compliance,
+          orderingTime: row.e_ordering_time.getTime(),
+          eventId: row.e_event_id,
+          inScope: row.e_in_scope,
+          openFinding: row.finding_id ? findingFromRow(row as Selectable<FindingsTable>) : null,
+        });
+      }
+    }
+    return states;
+  }
+}
+
+export function findingFromRow(row: Selectable<FindingsTable>): Finding {
+  return {
+    findingId: row.finding_id,
+    evaluationKey: row.evaluation_key,
+    accountId: row.account_id,
+    accountName: row.account_name,
+    region: row.region,
+    rule: row.rule,
+    configRuleName: row.config_rule_name,
+    ruleTitle: row.rule_title,
+    resourceType: row.resource_type,
+    resourceId: row.resource_id,
+    severity: row.severity as Severity,
+    environment: row.environment as Environment,
+    owner: row.owner,
+    slackChannel: row.slack_channel,
+    annotation: row.annotation,
+    status: row.status,
+    openedAt: row.opened_at.getTime(),
+    openedEventId: row.opened_event_id,
+    deadline: row.deadline ? row.deadline.getTime() : null,
+    resolvedAt: row.resolved_at ? row.resolved_at.getTime() : null,
+    resolution: row.resolution as Resolution | null,
+    resolvedEventId: row.resolved_event_id,
+  };
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+/** AWS Config compliance values; anything else is a dead letter, not a guess. */
+export const ComplianceType = z.enum(['COMPLIANT', 'NON_COMPLIANT', 'NOT_APPLICABLE', 'INSUFFICIENT_DATA']);
+export type ComplianceType = z.infer<typeof ComplianceType>;
+
+const IsoTimestamp = z.iso.datetime({ offset: true });
+
+/**
+ * One evaluation result inside a compliance-change event.
+ *
+ * @example
+ * { evaluationResultIdentifier: { evaluationResultQualifier: { configRuleName: 'OrgConfigRule-s3-bucket-public-write-prohibited-a1b2c3d4',
+ *   resourceType: 'AWS::S3::Bucket', resourceId: 'my-bucket' }, orderingTimestamp: '2026-03-04T10:14:51.902Z' },
+ *   complianceType: 'NON_COMPLIANT', resultRecordedTime: '2026-03-04T10:15:21.330Z', configRuleInvokedTime: '2026-03-04T10:15:20.871Z' }
+ */
+export const EvaluationResult = z.object({
+  evaluationResultIdentifier: z.object({
+    evaluationResultQualifier: z.object({
+      configRuleName: z.string().min(1),
+      resourceType: z.string().min(1),
+      resourceId: z.string().min(1),
+      evaluationMode: z.string().optional(),
+    }),
+    orderingTimestamp: IsoTimestamp,
+    resourceEvaluationId: z.string().optional(),
+  }),
+  complianceType: ComplianceType,
+  resultRecordedTime: IsoTimestamp.optional(),
+  configRuleInvokedTime: IsoTimestamp.optional(),
+  annotation: z.string().optional(),
+  resultToken: z.string().optional(),
+});
+export type EvaluationResult = z.infer<typeof EvaluationResult>;
+
+/**
+ * The EventBridge envelope of an AWS Config "Config Rules Compliance Change" event.
+ * `oldEvaluationResult` is absent on a first evaluation. `newEvaluationResult` is absent when Config
+ * removed the evaluation (the resource was deleted); such an event resolves the open finding as DELETED.
+ *
+ * @example
+ * { version: '0', id: '3f1e6c2a-9b0d-4e57-8c1a-5d2b7e9f0a11', 'detail-type': 'Config Rules Compliance Change',
+ *   source: 'aws.config', account: '111122223333', time: '2026-03-04T10:15:22Z', region: 'ap-northeast-1', resources: [],
+ *   detail: { resourceId: 'sg-0a1b2c3d4e5f67890', awsRegion: 'ap-northeast-1', awsAccountId: '111122223333',
+ *     configRuleName: 'OrgConfigRule-vpc-sg-open-only-to-authorized-ports-3xk9qz1a', messageType: 'ComplianceChangeNotification',
+ *     resourceType: 'AWS::EC2::SecurityGroup', newEvaluationResult: { ... } } }
+ */
+export const ComplianceChangeEvent = z.object({
+  version: z.string(),
+  id: z.string().min(1).max(128),
+  'detail-type': z.literal('Config Rules Compliance Change'),
+  source: z.literal('aws.config'),
+  account: z.string().regex(/^\d{12}$/, 'an AWS account id has 12 digits'),
+  time: IsoTimestamp,
+  region: z.string().min(1),
+  resources: z.array(z.string()).default([]),
+  detail: z.object({
+    resourceId: z.string().min(1),
+    awsRegion: z.string().min(1),
+    awsAccountId: z.string().regex(/^\d{12}$/, 'an AWS account id has 12 digits'),
+    configRuleName: z.string().min(1),
+    recordVersion: z.string().optional(),
+    configRuleARN: z.string().optional(),
+    messageType: z.literal('ComplianceChangeNotification'),
+    newEvaluationResult: EvaluationResult.optional(),
+    oldEvaluationResult: EvaluationResult.optional(),
+    notificationCreationTime: IsoTimestamp,
+    resourceType: z.string().min(1),
+  }),
+});
+export type ComplianceChangeEvent = z.infer<typeof ComplianceChangeEvent>;

@@ -1,0 +1,5 @@
+export * from './compliance-change-event.ts';
+export * from './rule-catalog.ts';
+export * from './account-registry.ts';
+export * from './sla-policy.ts';
+export * from './settings.ts';

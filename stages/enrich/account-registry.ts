@@ -1,0 +1,44 @@
+import { AccountRegistryFile } from '../../schemas/account-registry.ts';
+import type { Account } from '../../schemas/account-registry.ts';
+import { parseConfigFile } from '../../pipeline/config/parse-config-file.ts';
+
+export interface AccountLookup {
+  readonly account: Account;
+  /** False when the account is not in the registry and got the defaults: flagged, never dropped. */
+  readonly known: boolean;
+}
+
+/** Account id -> name, environment, owner team, Slack channel. */
+export class AccountRegistry {
+  readonly #accounts: ReadonlyMap<string, Account>;
+  readonly #defaults: AccountRegistryFile['defaults'];
+
+  constructor(file: AccountRegistryFile) {
+    this.#accounts = new Map(
+      file.accounts.map((account) => [account.id, { ...account, slackChannel: account.slackChannel ?? file.defaults.slackChannel }]),
+    );
+    this.#defaults = file.defaults;
+  }
+
+  static empty(): AccountRegistry {
+    return new AccountRegistry(AccountRegistryFile.parse({}));
+  }
+
+  static async load(path: string | undefined): Promise<AccountRegistry> {
+    if (!path) return AccountRegistry.empty();
+    return new AccountRegistry(await parseConfigFile(AccountRegistryFile, path, 'account registry'));
+  }
+
+  lookup(accountId: string): AccountLookup {
+    const account = this.#accounts.get(accountId);
+    if (account) return { account, known: true };
+    return {
+      account: { id: accountId, name: accountId, environment: this.#defaults.environment, owner: this.#defaults.owner, slackChannel: this.#defaults.slackChannel },
+      known: false,
+    };
+  }
+
+  get accounts(): readonly Account[] {
+    return [...this.#accounts.values()];
+  }
+}

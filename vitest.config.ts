@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 240_000,
+    // Two cores: files run two at a time, each against its own database.
+    maxWorkers: 2,
+    pool: 'forks',
+  },
+});
