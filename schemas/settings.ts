@@ -1,7 +1,12 @@
 import { z } from 'zod';
 
 const Bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
-const Int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const Int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `expected a whole number from ${min} to ${max}` })
+    .int({ error: `expected a whole number from ${min} to ${max}` })
+    .min(min, { error: `expected a whole number from ${min} to ${max}` })
+    .max(max, { error: `expected a whole number from ${min} to ${max}` });
 
 /**
  * Settings read from the environment. Every field names its variable, so an error can name the bad one.

@@ -25,6 +25,8 @@ export interface Runtime {
   readonly stateSink: PostgresStateSink;
   readonly sinks: Sink<TrackedEvent>[];
   readonly workerId: string;
+  /** Extra steps of `driftwatch migrate` beyond SQL (OpenSearch templates); each returns lines to report. */
+  readonly migrationHooks: readonly (() => Promise<string[]>)[];
   createProcessor(shardId: string): BatchProcessor;
   close(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export interface RuntimeOptions {
   /** Extra idempotent sinks (OpenSearch) written before each state commit. */
   readonly sinks?: readonly Sink<TrackedEvent>[];
   readonly migrate?: boolean;
+  readonly migrationHooks?: readonly (() => Promise<string[]>)[];
 }
 
 export async function createRuntime(settings: Settings, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -69,6 +72,7 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
     stateSink,
     sinks,
     workerId: settings.DRIFTWATCH_WORKER_ID ?? `${hostname()}-${process.pid}`,
+    migrationHooks: options.migrationHooks ?? [],
     createProcessor: (shardId) =>
       new BatchProcessor({
         catalog,

@@ -41,6 +41,11 @@ export interface FindingsTable {
   readonly resolved_at: Timestamp | null;
   readonly resolution: string | null;
   readonly resolved_event_id: string | null;
+  /** Set while an active risk exception covers the finding: no alerts, no escalation. */
+  readonly exception_id: string | null;
+  readonly escalated_at: Timestamp | null;
+  readonly last_reminder_at: Timestamp | null;
+  readonly reminder_count: Generated<number>;
   readonly created_at: CreatedAt;
   readonly updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }

@@ -42,6 +42,10 @@ export async function up(db: Kysely<any>): Promise<void> {
       resolved_at timestamptz,
       resolution text,
       resolved_event_id text,
+      exception_id text,
+      escalated_at timestamptz,
+      last_reminder_at timestamptz,
+      reminder_count integer not null default 0,
       created_at timestamptz not null default now(),
       updated_at timestamptz not null default now()
     );

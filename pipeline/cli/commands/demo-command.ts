@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../cli-context.ts';
+import { writeJson } from '../cli-context.ts';
+import { formatCount, formatTable } from '../output/format-table.ts';
+import { ProgressLine } from '../output/progress-line.ts';
+import { runDemo } from '../../demo/run-demo.ts';
+import type { DemoSummary } from '../../demo/run-demo.ts';
+import { stopOnSignals } from '../../runtime/stop-signal.ts';
+import { createLogger } from '../../logging/create-logger.ts';
+import { parsePositiveInt } from './findings-command.ts';
+
+export function registerDemoCommand(program: Command, context: CliContext): void {
+  program
+    .command('demo')
+    .description('run the whole pipeline on embedded parts (in-process Kinesis, PGlite) with a synthetic organisation')
+    .option('--events <n>', 'records to put on the stream', parsePositiveInt, 20_000)
+    .option('--shards <n>', 'shards of the demo stream', parsePositiveInt, 4)
+    .option('--accounts <n>', 'accounts in the synthetic organisation', parsePositiveInt, 120)
+    .option('--seed <n>', 'seed of the synthetic traffic', parsePositiveInt, 42)
+    .option('--json', 'print the summary as JSON')
+    .action(async (options: { events: number; shards: number; accounts: number; seed: number; json?: boolean }) => {
+      const logger = createLogger(context.env.LOG_LEVEL ?? 'warn');
+      const progress = new ProgressLine(context.stderr, 2_000);
+      const stop = stopOnSignals();
+      context.stderr.write(
+        `driftwatch demo: ${formatCount(options.events)} records from ${options.accounts} accounts x 16 regions x ${32} rules, ` +
+          `${options.shards} shards, embedded Postgres (PGlite) and Kinesis (kinesalite). Ctrl-C stops.\n`,
+      );
+      const summary = await runDemo({
+        ...options,
+        logger,
+        signal: stop.signal,
+        onProgress: (p) =>
+          progress.update(
+            `produced ${formatCount(p.produced)}/${formatCount(p.total)} · processed ${formatCount(p.processed)} · ` +
+              `${formatCount(p.eventsPerSecond)} ev/s · opened ${formatCount(p.opened)} · resolved ${formatCount(p.resolved)} · dead letters ${p.deadLetters}`,
+          ),
+      });
+      progress.done();
+      stop.abort();
+      if (options.json) return writeJson(context, summary);
+      context.stdout.write(renderSummary(summary));
+    });
+}
+
+function renderSummary(s: DemoSummary): string {
+  const severities = ['Critical', 'High', 'Medium', 'Low'];
+  const lines = [
+    '',
+    `Organisation: ${s.organisation.accounts} accounts, ${s.organisation.regions} regions, ${s.organisation.rules} rules`,
+    `Stream: ${formatCount(s.stream.records)} records on ${s.stream.shards} shards ` +
+      `(${formatCount(s.stream.byKind.event)} changes, ${formatCount(s.stream.byKind.duplicate)} duplicate deliveries, ${s.stream.byKind.malformed} malformed)`,
+    `Processed: ${formatCount(s.processed.records ?? 0)} records in ${((s.processed.elapsedMs ?? 0) / 1000).toFixed(1)} s ` +
+      `(${formatCount(s.throughput.eventsPerSecond)} events/s), ${formatCount(s.processed.duplicates ?? 0)} duplicates dropped, ` +
+      `${formatCount(s.processed.stale ?? 0)} stale (out of order) ignored`,
+    '',
+    'Findings by severity:',
+    formatTable(
+      ['SEVERITY', 'OPEN', 'RESOLVED'],
+      severities.map((sev) => [sev, formatCount(s.findings.open[sev] ?? 0), formatCount(s.findings.resolved[sev] ?? 0)]),
+    ).trimEnd(),
+    '',
+    `Dead letters: ${s.deadLetters.reduce((n, d) => n + d.count, 0)}`,
+    ...s.deadLetters.map((d) => `  ${String(d.count).padStart(5)}  ${d.reason}`),
+    '',
+    'Next: point driftwatch at your stream (see README: Configuration), or run `npm test`.',
+    '',
+  ];
+  return lines.join('\n');
+}

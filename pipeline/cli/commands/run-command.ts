@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../cli-context.ts';
+import { createKinesisClient } from '../../kinesis/kinesis-client.ts';
+import { KinesisConsumer } from '../../kinesis/kinesis-consumer.ts';
+import { ShardLeaseManager } from '../../kinesis/shard-lease-manager.ts';
+import { BatchTotals } from '../../replay/batch-totals.ts';
+import type { BackgroundService } from '../../runtime/background-service.ts';
+import { stopOnSignals } from '../../runtime/stop-signal.ts';
+import { parsePositiveInt } from './findings-command.ts';
+
+export function registerRunCommand(program: Command, context: CliContext): void {
+  program
+    .command('run')
+    .description('consume the Kinesis stream until stopped (SIGINT/SIGTERM stop cleanly)')
+    .option('--max-shards <n>', 'hold at most this many shard leases (share a stream between workers)', parsePositiveInt)
+    .option('--until-caught-up', 'stop once every shard has been read up to its tip')
+    .action(async (options: { maxShards?: number; untilCaughtUp?: boolean }) => {
+      const settings = context.settings();
+      const logger = context.logger();
+      const runtime = await context.runtime();
+      const stop = stopOnSignals((signal) => logger.info({ signal }, 'stopping'));
+      const client = createKinesisClient({ region: settings.AWS_REGION, ...(settings.KINESIS_ENDPOINT ? { endpoint: settings.KINESIS_ENDPOINT } : {}) });
+      const totals = new BatchTotals();
+      const services: BackgroundService[] = [];
+      try {
+        await runtime.stateSink.healthcheck();
+        await Promise.all(runtime.sinks.map((sink) => sink.healthcheck(stop.signal)));
+        const consumer = new KinesisConsumer({
+          client,
+          streamName: settings.KINESIS_STREAM,
+          leases: new ShardLeaseManager(runtime.database.db, {
+            streamName: settings.KINESIS_STREAM,
+            owner: runtime.workerId,
+            leaseMs: settings.DRIFTWATCH_LEASE_MS,
+            ...(options.maxShards ? { maxShards: options.maxShards } : {}),
+          }),
+          createProcessor: (shardId) => runtime.createProcessor(shardId),
+          batchLimit: settings.DRIFTWATCH_BATCH_LIMIT,
+          maxInFlight: settings.DRIFTWATCH_MAX_IN_FLIGHT,
+          pollIntervalMs: settings.DRIFTWATCH_POLL_INTERVAL_MS,
+          refreshIntervalMs: Math.max(1_000, Math.floor(settings.DRIFTWATCH_LEASE_MS / 3)),
+          logger,
+          onBatch: (_shardId, summary) => totals.add(summary),
+          stopWhenCaughtUp: options.untilCaughtUp ?? false,
+        });
+        const progress = setInterval(() => logger.info({ ...totals.toJSON(), shards: consumer.runningShards.length }, 'progress'), 10_000);
+        progress.unref();
+        const background = services.map((service) =>
+          service.run(stop.signal).catch((error: unknown) => logger.error({ err: error, service: service.name }, 'background service failed')),
+        );
+        await consumer.run(stop.signal);
+        clearInterval(progress);
+        stop.abort(new Error('consumer finished'));
+        await Promise.all(background);
+        logger.info(totals.toJSON(), 'stopped');
+      } finally {
+        client.destroy();
+        await runtime.close();
+      }
+    });
+}

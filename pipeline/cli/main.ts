@@ -1,0 +1,47 @@
+import { Command, CommanderError } from 'commander';
+import { createCliContext } from './cli-context.ts';
+import type { CliContext } from './cli-context.ts';
+import { registerMigrateCommand } from './commands/migrate-command.ts';
+import { registerRunCommand } from './commands/run-command.ts';
+import { registerReplayCommand } from './commands/replay-command.ts';
+import { registerFindingsCommand } from './commands/findings-command.ts';
+import { registerDeadLettersCommand } from './commands/dead-letters-command.ts';
+import { registerRedriveCommand } from './commands/redrive-command.ts';
+import { registerDemoCommand } from './commands/demo-command.ts';
+
+/** Each command lives in commands/<name>-command.ts and registers itself here. */
+export function buildProgram(context: CliContext): Command {
+  const program = new Command('driftwatch')
+    .description('Continuous compliance for AWS Config: Kinesis -> stages -> Postgres, OpenSearch, Slack')
+    .version('0.1.0')
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => context.stdout.write(text),
+      writeErr: (text) => context.stderr.write(text),
+    });
+  registerMigrateCommand(program, context);
+  registerRunCommand(program, context);
+  registerReplayCommand(program, context);
+  registerFindingsCommand(program, context);
+  registerDeadLettersCommand(program, context);
+  registerRedriveCommand(program, context);
+  registerDemoCommand(program, context);
+  return program;
+}
+
+/** Parses and runs; every failure becomes one line on stderr and a non-zero exit code. Secrets never reach it. */
+export async function main(argv: readonly string[], context: CliContext = createCliContext()): Promise<number> {
+  const program = buildProgram(context);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : 2; // commander already printed its one-line message
+    }
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    context.stderr.write(`driftwatch: ${message}\n`);
+    return 1;
+  }
+}
