@@ -4,7 +4,22 @@ import { z } from 'zod';
 export const ComplianceType = z.enum(['COMPLIANT', 'NON_COMPLIANT', 'NOT_APPLICABLE', 'INSUFFICIENT_DATA']);
 export type ComplianceType = z.infer<typeof ComplianceType>;
 
-const IsoTimestamp = z.iso.datetime({ offset: true });
+// ISO-8601 with a zone, checked by a simple pattern and Date.parse: zod's calendar-exact regex costs ~1 µs per field
+// on the hot path, and six timestamps ride on every event.
+const IsoTimestamp = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/, { error: 'expected an ISO-8601 timestamp with a zone', abort: true })
+  .refine(isRealDateTime, 'expected a real date');
+
+/** The pattern already matched. Date.parse alone rolls 2026-02-30 over to March 2 and accepts hour 24: reject both. */
+function isRealDateTime(value: string): boolean {
+  if (Number.isNaN(Date.parse(value))) return false;
+  const year = Number(value.slice(0, 4));
+  const month = Number(value.slice(5, 7));
+  const day = Number(value.slice(8, 10));
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return day <= daysInMonth && Number(value.slice(11, 13)) < 24;
+}
 
 /**
  * One evaluation result inside a compliance-change event.

@@ -48,3 +48,19 @@ export function expectedFindings(
   }
   return [...findings.values()];
 }
+
+/** Oracle rows as `key#openedEventId#status`, for deliveries of a synthetic organisation in put order. */
+export function expectedFindingRows(
+  deliveries: readonly { readonly event?: ComplianceChangeEvent }[],
+  accounts: readonly { readonly id: string; readonly environment: string }[],
+  scopeOf: (rule: string) => 'ProductionOnly' | 'All',
+): string[] {
+  const environments = new Map(accounts.map((a) => [a.id, a.environment]));
+  const events = deliveries.flatMap((d) => (d.event ? [d.event] : []));
+  return expectedFindings(events, (event, rule) => {
+    const environment = environments.get(event.detail.awsAccountId) ?? 'unknown';
+    return scopeOf(rule) === 'All' || environment === 'production' || environment === 'unknown';
+  })
+    .map((f) => `${f.key}#${f.openedEventId}#${f.status}`)
+    .sort();
+}
