@@ -48,6 +48,8 @@ describe('Kinesis consumer end to end', () => {
     await kinesis.createStream('oracle', 4);
     const deliveries: Delivery[] = [...generateTraffic(org, { deliveries: 10_000, seed: 5, duplicateRate: 0.05, outOfOrderRate: 0.05, malformedRate: 0.003 })];
     await kinesis.put('oracle', deliveries);
+    // An oversize record (AWS allows 1 MiB; driftwatch's limit is 256 KiB) must become a dead letter too.
+    await kinesis.put('oracle', [{ data: Buffer.alloc(300_000, 'x'), partitionKey: 'oversize' }]);
     const consumer = new KinesisConsumer({
       client: kinesis.client,
       streamName: 'oracle',
@@ -70,6 +72,10 @@ describe('Kinesis consumer end to end', () => {
 
     const malformed = deliveries.filter((d) => d.kind === 'malformed').length;
     const deadLetters = await runtime.database.db.selectFrom('dead_letters').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
-    expect(Number(deadLetters.n)).toBe(malformed);
+    expect(Number(deadLetters.n)).toBe(malformed + 1);
+    const oversize = await runtime.database.db.selectFrom('dead_letters').selectAll().where('reason', 'like', '%over the 262144-byte limit%').execute();
+    expect(oversize).toHaveLength(1);
+    expect(oversize[0]!.raw.byteLength).toBe(300_000);
+    expect(oversize[0]!.shard_id).toMatch(/^shardId-/);
   });
 });

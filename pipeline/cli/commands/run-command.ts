@@ -6,6 +6,7 @@ import { ShardLeaseManager } from '../../kinesis/shard-lease-manager.ts';
 import { BatchTotals } from '../../replay/batch-totals.ts';
 import type { BackgroundService } from '../../runtime/background-service.ts';
 import { stopOnSignals } from '../../runtime/stop-signal.ts';
+import { ProcessedEventsPruner } from '../../store/processed-events-pruner.ts';
 import { parsePositiveInt } from './findings-command.ts';
 
 export function registerRunCommand(program: Command, context: CliContext): void {
@@ -21,7 +22,9 @@ export function registerRunCommand(program: Command, context: CliContext): void 
       const stop = stopOnSignals((signal) => logger.info({ signal }, 'stopping'));
       const client = createKinesisClient({ region: settings.AWS_REGION, ...(settings.KINESIS_ENDPOINT ? { endpoint: settings.KINESIS_ENDPOINT } : {}) });
       const totals = new BatchTotals();
-      const services: BackgroundService[] = [];
+      const services: BackgroundService[] = [
+        new ProcessedEventsPruner(runtime.database.db, settings.DRIFTWATCH_PROCESSED_RETENTION_DAYS, logger.child({ job: 'prune' })),
+      ];
       try {
         await runtime.stateSink.healthcheck();
         await Promise.all(runtime.sinks.map((sink) => sink.healthcheck(stop.signal)));
