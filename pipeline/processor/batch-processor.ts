@@ -15,6 +15,7 @@ import { deliver } from '../sinks/deliver.ts';
 import type { Sink } from '../sinks/sink.ts';
 import type { CommitSummary, ShardCheckpoint } from '../sinks/postgres/state-commit.ts';
 import type { PostgresStateSink } from '../sinks/postgres/postgres-state-sink.ts';
+import type { PipelineMetrics } from '../metrics/pipeline-metrics.ts';
 
 export interface ProcessorDependencies {
   readonly catalog: RuleCatalog;
@@ -27,6 +28,7 @@ export interface ProcessorDependencies {
   readonly sinks: readonly Sink<TrackedEvent>[];
   readonly maxRecordBytes: number;
   readonly logger: Logger;
+  readonly metrics?: PipelineMetrics;
 }
 
 export interface BatchSummary extends CommitSummary {
@@ -90,9 +92,13 @@ export class BatchProcessor {
     if (this.#deps.sinks.length > 0 && tracked.kept.length > 0) {
       const rawBySequence = new Map(decoded.kept.map((item) => [item.origin.sequenceNumber, item.value.raw]));
       const results = await Promise.all(
-        this.#deps.sinks.map((sink) =>
-          deliver(sink, { shardId, items: tracked.kept }, signal, this.#deps.logger.child({ sink: sink.name })).then((r) => ({ sink, r })),
-        ),
+        this.#deps.sinks.map(async (sink) => {
+          const started = performance.now();
+          const r = await deliver(sink, { shardId, items: tracked.kept }, signal, this.#deps.logger.child({ sink: sink.name }));
+          this.#deps.metrics?.sinkLatency.observe({ sink: sink.name }, (performance.now() - started) / 1_000);
+          if (r.attempts > 1) this.#deps.metrics?.sinkRetries.inc({ sink: sink.name }, r.attempts - 1);
+          return { sink, r };
+        }),
       );
       for (const { sink, r } of results) {
         for (const { item, reason } of r.rejected) {
@@ -105,11 +111,25 @@ export class BatchProcessor {
         }
       }
     }
+    const commitStarted = performance.now();
     const summary = await this.#deps.stateSink.commit({ source, tracked: tracked.kept, deadLetters, checkpoint });
     this.#dedupe.remember(tracked.kept.map((item) => item.value.event.eventId));
 
     const transitions: Record<Transition, number> = { opened: 0, resolved: 0, unchanged: 0, recorded: 0, stale: 0 };
     for (const item of tracked.kept) transitions[item.value.transition]++;
+    const metrics = this.#deps.metrics;
+    if (metrics) {
+      metrics.commitLatency.observe((performance.now() - commitStarted) / 1_000);
+      metrics.records.inc({ stage: 'decode', outcome: 'kept' }, decoded.kept.length);
+      metrics.records.inc({ stage: 'decode', outcome: 'rejected' }, decoded.rejected.length);
+      metrics.records.inc({ stage: 'dedupe', outcome: 'kept' }, deduped.kept.length);
+      metrics.records.inc({ stage: 'dedupe', outcome: 'dropped' }, deduped.dropped.length);
+      metrics.records.inc({ stage: 'track', outcome: 'kept' }, tracked.kept.length);
+      for (const letter of deadLetters) metrics.deadLetters.inc({ stage: letter.stage });
+      for (const [transition, count] of Object.entries(transitions)) if (count > 0) metrics.transitions.inc({ transition }, count);
+      metrics.batches.inc({ shard: shardId });
+      metrics.lastCommit.setToCurrentTime();
+    }
     return {
       ...summary,
       records: records.length,

@@ -6,6 +6,7 @@ import { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
 import { SlaPolicy } from '../../stages/track/sla-policy.ts';
 import type { TrackedEvent } from '../../stages/track/track-stage.ts';
 import { BatchProcessor } from '../processor/batch-processor.ts';
+import type { PipelineMetrics } from '../metrics/pipeline-metrics.ts';
 import type { Sink } from '../sinks/sink.ts';
 import { PostgresStateSink } from '../sinks/postgres/postgres-state-sink.ts';
 import { migrateToLatest } from '../store/migrate.ts';
@@ -36,6 +37,7 @@ export interface RuntimeOptions {
   readonly sinks?: readonly Sink<TrackedEvent>[];
   readonly migrate?: boolean;
   readonly migrationHooks?: readonly (() => Promise<string[]>)[];
+  readonly metrics?: PipelineMetrics;
 }
 
 export async function createRuntime(settings: Settings, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -84,6 +86,7 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
         sinks,
         maxRecordBytes: settings.DRIFTWATCH_MAX_RECORD_BYTES,
         logger: logger.child({ shardId }),
+        ...(options.metrics ? { metrics: options.metrics } : {}),
       }),
     close: async () => {
       await Promise.allSettled(sinks.map((sink) => sink.close()));

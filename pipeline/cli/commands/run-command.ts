@@ -7,6 +7,8 @@ import { BatchTotals } from '../../replay/batch-totals.ts';
 import type { BackgroundService } from '../../runtime/background-service.ts';
 import { stopOnSignals } from '../../runtime/stop-signal.ts';
 import { ProcessedEventsPruner } from '../../store/processed-events-pruner.ts';
+import { PipelineMetrics } from '../../metrics/pipeline-metrics.ts';
+import { MetricsServer } from '../../metrics/metrics-server.ts';
 import { parsePositiveInt } from './findings-command.ts';
 
 export function registerRunCommand(program: Command, context: CliContext): void {
@@ -18,7 +20,8 @@ export function registerRunCommand(program: Command, context: CliContext): void 
     .action(async (options: { maxShards?: number; untilCaughtUp?: boolean }) => {
       const settings = context.settings();
       const logger = context.logger();
-      const runtime = await context.runtime();
+      const metrics = new PipelineMetrics();
+      const runtime = await context.runtime({ metrics });
       const stop = stopOnSignals((signal) => logger.info({ signal }, 'stopping'));
       const client = createKinesisClient({ region: settings.AWS_REGION, ...(settings.KINESIS_ENDPOINT ? { endpoint: settings.KINESIS_ENDPOINT } : {}) });
       const totals = new BatchTotals();
@@ -43,9 +46,33 @@ export function registerRunCommand(program: Command, context: CliContext): void 
           pollIntervalMs: settings.DRIFTWATCH_POLL_INTERVAL_MS,
           refreshIntervalMs: Math.max(1_000, Math.floor(settings.DRIFTWATCH_LEASE_MS / 3)),
           logger,
-          onBatch: (_shardId, summary) => totals.add(summary),
+          onBatch: (shardId, summary, lagMs) => {
+            totals.add(summary);
+            metrics.shardLag.set({ shard: shardId }, lagMs);
+          },
           stopWhenCaughtUp: options.untilCaughtUp ?? false,
         });
+        if (settings.DRIFTWATCH_METRICS_PORT !== undefined) {
+          const server = new MetricsServer({
+            port: settings.DRIFTWATCH_METRICS_PORT,
+            metrics,
+            logger,
+            beforeScrape: async () => {
+              const row = await runtime.database.db
+                .selectFrom('notification_outbox')
+                .select((eb) => eb.fn.countAll<string>().as('n'))
+                .where('status', 'in', ['pending', 'claimed'])
+                .executeTakeFirstOrThrow();
+              metrics.outboxDepth.set(Number(row.n));
+            },
+            health: async () => {
+              const database = await runtime.stateSink.healthcheck().then(() => 'ok', (error: unknown) => (error as Error).message);
+              return { healthy: database === 'ok' && !stop.signal.aborted, database, shards: consumer.runningShards, ...totals.toJSON() };
+            },
+          });
+          await server.listen();
+          services.push(server);
+        }
         const progress = setInterval(() => logger.info({ ...totals.toJSON(), shards: consumer.runningShards.length }, 'progress'), 10_000);
         progress.unref();
         const background = services.map((service) =>
