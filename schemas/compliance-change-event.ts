@@ -11,14 +11,21 @@ const IsoTimestamp = z
   .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/, { error: 'expected an ISO-8601 timestamp with a zone', abort: true })
   .refine(isRealDateTime, 'expected a real date');
 
-/** The pattern already matched. Date.parse alone rolls 2026-02-30 over to March 2 and accepts hour 24: reject both. */
+const DaysInMonth = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const twoDigits = (value: string, at: number) => (value.charCodeAt(at) - 48) * 10 + value.charCodeAt(at + 1) - 48;
+
+/**
+ * The pattern already matched. Date.parse alone rolls 2026-02-30 over to March 2 and accepts hour 24: reject both.
+ * Digit arithmetic rather than a Date or slices: this runs for every timestamp of every event.
+ */
 function isRealDateTime(value: string): boolean {
-  if (Number.isNaN(Date.parse(value))) return false;
-  const year = Number(value.slice(0, 4));
-  const month = Number(value.slice(5, 7));
-  const day = Number(value.slice(8, 10));
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  return day <= daysInMonth && Number(value.slice(11, 13)) < 24;
+  if (Number.isNaN(Date.parse(value)) || twoDigits(value, 11) > 23) return false;
+  const day = twoDigits(value, 8);
+  if (day <= 28) return true;
+  const month = twoDigits(value, 5);
+  if (month !== 2 || day !== 29) return day <= DaysInMonth[month - 1]!;
+  const year = twoDigits(value, 0) * 100 + twoDigits(value, 2);
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
 }
 
 /**

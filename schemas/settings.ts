@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
 const Bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+// http(s) only: z.url() alone accepts any scheme, so `localhost:4567` or `user:pass@host` would pass as a URL.
+const HttpUrl = () => z.url({ protocol: /^https?$/, error: 'expected a URL (http:// or https://)' });
 const Int = (min: number, max: number) =>
   z.coerce
     .number({ error: `expected a whole number from ${min} to ${max}` })
@@ -23,7 +25,7 @@ export const Settings = z.object({
   DRIFTWATCH_DATA_DIR: z.string().optional(),
   DATABASE_POOL_SIZE: Int(1, 100).default(8),
   KINESIS_STREAM: z.string().regex(/^[a-zA-Z0-9_.-]{1,128}$/, 'expected a Kinesis stream name').default('driftwatch-compliance'),
-  KINESIS_ENDPOINT: z.url('expected a URL').optional(),
+  KINESIS_ENDPOINT: HttpUrl().optional(),
   AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1').default('us-east-1'),
   DRIFTWATCH_WORKER_ID: z.string().min(1).optional(),
   DRIFTWATCH_BATCH_LIMIT: Int(1, 10_000).default(2_000),
@@ -35,20 +37,49 @@ export const Settings = z.object({
   DRIFTWATCH_SLA_POLICY: z.string().optional(),
   DRIFTWATCH_PROCESSED_RETENTION_DAYS: Int(1, 365).default(14),
   DRIFTWATCH_MAX_RECORD_BYTES: Int(1_024, 1_048_576).default(262_144),
-  OPENSEARCH_URL: z.url('expected a URL').optional(),
+  OPENSEARCH_URL: HttpUrl().optional(),
   OPENSEARCH_AUTH: z.enum(['none', 'basic', 'sigv4']).default('none'),
   OPENSEARCH_USERNAME: z.string().optional(),
   OPENSEARCH_PASSWORD: z.string().optional(),
   OPENSEARCH_INDEX_PREFIX: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected lowercase letters, digits, - or _').default('driftwatch'),
   OPENSEARCH_TLS_INSECURE: Bool.default(false),
+  /** PEM file of the CA that signed the cluster's certificate (private CAs). */
+  OPENSEARCH_TLS_CA_FILE: z.string().optional(),
+  /** es = Amazon OpenSearch Service domains, aoss = OpenSearch Serverless (OPENSEARCH_AUTH=sigv4). */
+  OPENSEARCH_SIGV4_SERVICE: z.enum(['es', 'aoss']).default('es'),
+  /** Monthly event indices older than this are deleted (ISM policy, or `driftwatch opensearch-retention`). */
+  OPENSEARCH_RETENTION_DAYS: Int(1, 36_500).default(400),
+  OPENSEARCH_BULK_MAX_BYTES: Int(65_536, 104_857_600).default(5_242_880),
+  OPENSEARCH_REQUEST_TIMEOUT_MS: Int(1_000, 600_000).default(30_000),
+  /** Replicas of driftwatch's indices; unset = the cluster's default. */
+  OPENSEARCH_REPLICAS: Int(0, 10).optional(),
   SLACK_TOKEN: z.string().startsWith('xox', 'expected a Slack token (xoxb-...)').optional(),
-  SLACK_API_URL: z.url('expected a URL').optional(),
+  SLACK_API_URL: HttpUrl().optional(),
   SLACK_SECURITY_CHANNEL: z.string().default('#security-compliance'),
   SLACK_DEFAULT_CHANNEL: z.string().default('#compliance-triage'),
+  /** Comma-separated severities whose findings also go to SLACK_SECURITY_CHANNEL. */
+  SLACK_SECURITY_SEVERITIES: z.string().regex(/^\s*(Critical|High|Medium|Low)?(\s*,\s*(Critical|High|Medium|Low))*\s*$/, 'expected severities such as Critical,High').default('Critical'),
+  /** Minimum gap between two messages to one channel (Slack allows about one per second). */
+  SLACK_CHANNEL_INTERVAL_MS: Int(0, 60_000).default(1_000),
+  /** More new findings than this for one channel and rule within SLACK_FLOOD_WINDOW_MS become one digest. */
+  SLACK_FLOOD_THRESHOLD: Int(1, 100_000).default(20),
+  SLACK_FLOOD_WINDOW_MS: Int(1_000, 86_400_000).default(300_000),
+  /** A finding that resolves and reopens within this time edits its message instead of posting again. */
+  SLACK_DEBOUNCE_MS: Int(0, 86_400_000).default(600_000),
+  /** Digest messages are re-rendered at most this often. */
+  SLACK_DIGEST_UPDATE_MS: Int(0, 3_600_000).default(15_000),
+  SLACK_POLL_INTERVAL_MS: Int(10, 60_000).default(1_000),
+  SLACK_REQUEST_TIMEOUT_MS: Int(1_000, 120_000).default(15_000),
+  /** Base URL for rules without their own runbookUrl: `<base>/<rule-name>`. */
+  DRIFTWATCH_RUNBOOK_BASE_URL: HttpUrl().optional(),
+  /** Where `driftwatch report --post` sends the monthly company-wide report. */
+  SLACK_REPORT_CHANNEL: z.string().default('#compliance-report'),
+  /** How often `driftwatch run` escalates overdue findings, expires risk exceptions and snapshots compliance. */
+  DRIFTWATCH_SCHEDULE_INTERVAL_MS: Int(1_000, 3_600_000).default(60_000),
   DRIFTWATCH_METRICS_PORT: Int(0, 65_535).optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 export type Settings = z.infer<typeof Settings>;
 
-/** Variables whose values must never be printed, even in a validation error. */
-export const SecretSettings: ReadonlySet<string> = new Set(['DATABASE_URL', 'OPENSEARCH_PASSWORD', 'SLACK_TOKEN']);
+/** Variables whose values must never be printed, even in a validation error (URLs may carry user:password@). */
+export const SecretSettings: ReadonlySet<string> = new Set(['DATABASE_URL', 'OPENSEARCH_URL', 'OPENSEARCH_PASSWORD', 'SLACK_TOKEN']);

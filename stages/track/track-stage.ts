@@ -59,7 +59,14 @@ export class TrackStage implements Stage<EnrichedEvent, TrackedEvent> {
       }
     }
     if (missing.length > 0) {
-      const loaded = await this.#store.load(missing, signal);
+      let loaded: ReadonlyMap<string, EvaluationState>;
+      try {
+        loaded = await this.#store.load(missing, signal);
+      } catch (error) {
+        // The placeholders would otherwise read as "nothing stored" on the next attempt.
+        for (const key of missing) this.#cache.delete(key);
+        throw error;
+      }
       for (const [key, state] of loaded) this.#cache.set(key, state);
     }
     const kept: Item<TrackedEvent>[] = new Array(batch.items.length);
