@@ -8,6 +8,12 @@ import { registerFindingsCommand } from './commands/findings-command.ts';
 import { registerDeadLettersCommand } from './commands/dead-letters-command.ts';
 import { registerRedriveCommand } from './commands/redrive-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
+import { registerNotifyCommand } from './commands/notify-command.ts';
+import { registerEscalateCommand } from './commands/escalate-command.ts';
+import { registerExceptionCommand } from './commands/exception-command.ts';
+import { registerReportCommand } from './commands/report-command.ts';
+import { registerQueryCommand } from './commands/query-command.ts';
+import { registerOpenSearchRetentionCommand } from './commands/opensearch-retention-command.ts';
 
 /** Each command lives in commands/<name>-command.ts and registers itself here. */
 export function buildProgram(context: CliContext): Command {
@@ -27,6 +33,12 @@ export function buildProgram(context: CliContext): Command {
   registerDeadLettersCommand(program, context);
   registerRedriveCommand(program, context);
   registerDemoCommand(program, context);
+  registerNotifyCommand(program, context);
+  registerEscalateCommand(program, context);
+  registerExceptionCommand(program, context);
+  registerReportCommand(program, context);
+  registerQueryCommand(program, context);
+  registerOpenSearchRetentionCommand(program, context);
   return program;
 }
 

@@ -1,10 +1,14 @@
 import { Migrator } from 'kysely';
 import type { Kysely, Migration, MigrationProvider, MigrationResultSet } from 'kysely';
 import * as stateStore from './migrations/0001-state-store.ts';
+import * as slackNotifier from './migrations/0002-slack-notifier.ts';
+import * as slaExceptionsReport from './migrations/0003-sla-exceptions-report.ts';
 
 /** Migrations are compiled in (no file-system scan), so the CLI works from any directory and in bundles. */
 export const Migrations: Record<string, Migration> = {
   '0001-state-store': stateStore,
+  '0002-slack-notifier': slackNotifier,
+  '0003-sla-exceptions-report': slaExceptionsReport,
 };
 
 class InCodeMigrations implements MigrationProvider {

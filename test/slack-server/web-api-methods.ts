@@ -21,7 +21,7 @@ type Handler = (params: Params) => MethodOutcome;
 
 const MAX_TEXT = 40_000;
 const MAX_BLOCKS = 50;
-const BOOLEAN_ARGS = ['as_user', 'link_names', 'mrkdwn', 'reply_broadcast', 'unfurl_links', 'unfurl_media', 'inclusive'];
+const BOOLEAN_ARGS = ['as_user', 'link_names', 'mrkdwn', 'reply_broadcast', 'unfurl_links', 'unfurl_media', 'inclusive', 'include_all_metadata'];
 const JSON_ARGS = ['blocks', 'attachments', 'metadata'];
 
 const fail = (error: string): MethodOutcome => ({ kind: 'error', error });
@@ -146,9 +146,11 @@ export class WebApiMethods {
   }
 
   /** Slack's JSON shape of a stored message. */
-  toSlackMessage(m: StoredMessage): Record<string, unknown> {
+  toSlackMessage(m: StoredMessage, includeMetadata = false): Record<string, unknown> {
     const { identity, store } = this.#ctx;
     const out: Record<string, unknown> = { type: 'message', text: m.text ?? '', user: m.user, ts: m.ts, team: identity.teamId };
+    // Like Slack, message metadata is returned only to readers that ask for it (include_all_metadata).
+    if (includeMetadata && m.params.metadata !== undefined) out.metadata = m.params.metadata;
     if (m.bot_id !== undefined) {
       out.bot_id = m.bot_id;
       out.app_id = identity.appId;
@@ -324,6 +326,7 @@ export class WebApiMethods {
   }
 
   #page(params: Params, all: readonly StoredMessage[], defaultLimit: number): MethodOutcome {
+    const includeMetadata = bool(params, 'include_all_metadata') === true;
     const offset = decodeCursor(str(params, 'cursor'));
     if (offset === undefined) return fail('invalid_cursor');
     const limitArg = Number(str(params, 'limit') ?? defaultLimit);
@@ -331,7 +334,7 @@ export class WebApiMethods {
     const page = all.slice(offset, offset + limit);
     const hasMore = offset + limit < all.length;
     return ok({
-      messages: page.map((m) => this.toSlackMessage(m)),
+      messages: page.map((m) => this.toSlackMessage(m, includeMetadata)),
       has_more: hasMore,
       response_metadata: { next_cursor: hasMore ? encodeCursor(offset + limit) : '' },
     });

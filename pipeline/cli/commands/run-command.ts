@@ -9,6 +9,8 @@ import { stopOnSignals } from '../../runtime/stop-signal.ts';
 import { ProcessedEventsPruner } from '../../store/processed-events-pruner.ts';
 import { PipelineMetrics } from '../../metrics/pipeline-metrics.ts';
 import { MetricsServer } from '../../metrics/metrics-server.ts';
+import { createScheduler } from '../../escalation/create-scheduler.ts';
+import { SystemClock } from '../../clock/clock.ts';
 import { parsePositiveInt } from './findings-command.ts';
 
 export function registerRunCommand(program: Command, context: CliContext): void {
@@ -27,6 +29,15 @@ export function registerRunCommand(program: Command, context: CliContext): void 
       const totals = new BatchTotals();
       const services: BackgroundService[] = [
         new ProcessedEventsPruner(runtime.database.db, settings.DRIFTWATCH_PROCESSED_RETENTION_DAYS, logger.child({ job: 'prune' })),
+        // Exception expiry, escalation of overdue findings and the daily compliance snapshot: safe on every worker.
+        createScheduler({
+          db: runtime.database.db,
+          sla: runtime.sla,
+          clock: new SystemClock(),
+          logger,
+          securityChannel: settings.SLACK_SECURITY_CHANNEL,
+          intervalMs: settings.DRIFTWATCH_SCHEDULE_INTERVAL_MS,
+        }),
       ];
       try {
         await runtime.stateSink.healthcheck();

@@ -1,0 +1,55 @@
+import { IndexNames } from '../../sinks/opensearch/index-names.ts';
+import type { AnalystQuery } from '../analyst-query.ts';
+import { HourMs, NotExcepted, round1, totalOf } from '../analyst-query.ts';
+
+/** Open findings whose SLA deadline has passed, most overdue first: the security team's call list. */
+export const PastDeadline: AnalystQuery = {
+  name: 'past-deadline',
+  title: 'Open findings past their deadline',
+  description: 'Open findings past their SLA deadline, most overdue first (--limit rows)',
+  defaultDays: null,
+  columns: [
+    { key: 'severity', title: 'SEVERITY', align: 'left' },
+    { key: 'account', title: 'ACCOUNT', align: 'left' },
+    { key: 'owner', title: 'OWNER', align: 'left' },
+    { key: 'rule', title: 'RULE', align: 'left' },
+    { key: 'resource', title: 'RESOURCE', align: 'left' },
+    { key: 'deadline', title: 'DEADLINE', align: 'left' },
+    { key: 'overdueHours', title: 'OVERDUE H', align: 'right' },
+    { key: 'findingId', title: 'FINDING', align: 'left' },
+  ],
+  search: (context) => ({
+    index: IndexNames.findings(context.indexPrefix),
+    body: {
+      size: context.limit,
+      track_total_hits: true,
+      query: {
+        bool: {
+          filter: [{ term: { status: 'open' } }, { range: { deadline: { lt: new Date(context.now).toISOString() } } }],
+          must_not: [NotExcepted],
+        },
+      },
+      sort: [{ deadline: 'asc' }, { findingId: 'asc' }],
+      _source: ['findingId', 'severity', 'accountName', 'owner', 'rule', 'resourceType', 'resourceId', 'deadline'],
+    },
+  }),
+  read: (response, context) => {
+    const hits = ((response as { hits?: { hits?: { _source?: Record<string, unknown> }[] } } | null)?.hits?.hits ?? []).map((hit) => hit._source ?? {});
+    return {
+      total: totalOf(response),
+      rows: hits.map((f) => {
+        const deadline = Date.parse(String(f.deadline));
+        return {
+          severity: String(f.severity ?? ''),
+          account: String(f.accountName ?? ''),
+          owner: String(f.owner ?? ''),
+          rule: String(f.rule ?? ''),
+          resource: `${String(f.resourceType ?? '')} ${String(f.resourceId ?? '')}`,
+          deadline: new Date(deadline).toISOString().slice(0, 16).replace('T', ' '),
+          overdueHours: round1((context.now - deadline) / HourMs),
+          findingId: String(f.findingId ?? ''),
+        };
+      }),
+    };
+  },
+};

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../cli-context.ts';
+import { withRuntime, writeJson } from '../cli-context.ts';
+import { SystemClock } from '../../clock/clock.ts';
+import { Escalator } from '../../escalation/escalator.ts';
+import { expireExceptions } from '../../exceptions/exception-expiry.ts';
+
+export function registerEscalateCommand(program: Command, context: CliContext): void {
+  program
+    .command('escalate')
+    .description('one pass of the SLA job (driftwatch run does it every minute): end expired risk exceptions, escalate overdue findings to security, send due reminders')
+    .option('--json', 'print the counts as JSON')
+    .action(async (options: { json?: boolean }) => {
+      await withRuntime(context, async (runtime) => {
+        const now = new SystemClock().now();
+        const signal = new AbortController().signal;
+        const logger = runtime.logger.child({ stage: 'escalate' });
+        const exceptions = await expireExceptions(runtime.database.db, now, signal, { logger });
+        const escalator = new Escalator({ db: runtime.database.db, sla: runtime.sla, securityChannel: runtime.settings.SLACK_SECURITY_CHANNEL, logger });
+        const { escalated, reminded } = await escalator.escalateDue(now, signal);
+        if (options.json) return writeJson(context, { escalated, reminded, exceptions });
+        context.stdout.write(
+          `Escalated ${escalated} finding(s) to ${runtime.settings.SLACK_SECURITY_CHANNEL}, queued ${reminded} reminder(s); ` +
+            `risk exceptions: ${exceptions.expired} expired, ${exceptions.realerted + exceptions.released} finding(s) live again.\n`,
+        );
+      });
+    });
+}

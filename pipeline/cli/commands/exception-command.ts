@@ -1,0 +1,156 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../cli-context.ts';
+import { withRuntime, writeJson } from '../cli-context.ts';
+import { formatTable } from '../output/format-table.ts';
+import { SystemClock } from '../../clock/clock.ts';
+import { ExceptionStore } from '../../exceptions/exception-store.ts';
+import type { AuditEntry, RiskExceptionView } from '../../exceptions/exception-store.ts';
+import type { RiskException } from '../../exceptions/risk-exception.ts';
+import { parseUntil } from '../../exceptions/parse-until.ts';
+import { normalizeRuleName } from '../../../stages/enrich/normalize-rule-name.ts';
+
+/** The JSON contract of `exception list --json` (and of add/revoke --json): ISO times, stable names. */
+export interface ExceptionJson {
+  readonly id: string;
+  readonly status: RiskException['status'];
+  readonly rule: string;
+  readonly accountId: string | null;
+  readonly resourceId: string | null;
+  readonly until: string;
+  readonly reason: string;
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+  readonly revokedBy: string | null;
+  readonly revokeReason: string | null;
+  readonly coveredOpenFindings?: number;
+}
+
+export function registerExceptionCommand(program: Command, context: CliContext): void {
+  const exception = program.command('exception').description('risk exceptions: accepted risks that silence matching findings until they expire');
+
+  exception
+    .command('add')
+    .description('accept a risk: matching findings alert and escalate nobody until the exception expires')
+    .requiredOption('--rule <rule>', 'the rule (normalized name; OrgConfigRule-/conformance-pack names are normalized)')
+    .option('--account <id>', 'only this account (default: every account)')
+    .option('--resource <id>', 'only this resource id (default: every resource)')
+    .requiredOption('--until <date>', 'YYYY-MM-DD (through the end of that day, SLA calendar timezone) or an ISO 8601 time')
+    .requiredOption('--reason <text>', 'why the risk is accepted')
+    .requiredOption('--by <who>', 'who accepts the risk')
+    .option('--json', 'print the exception as JSON')
+    .action(async (options: { rule: string; account?: string; resource?: string; until: string; reason: string; by: string; json?: boolean }) => {
+      const rule = normalizeRuleName(options.rule.trim());
+      if (rule === '') throw new Error('invalid --rule: it is empty');
+      if (options.account !== undefined && !/^\d{12}$/.test(options.account)) throw new Error(`invalid --account "${options.account}": an AWS account id has 12 digits`);
+      if (options.resource !== undefined && options.resource.trim() === '') throw new Error('invalid --resource: it is empty');
+      if (options.reason.trim() === '') throw new Error('invalid --reason: it is empty');
+      if (options.by.trim() === '') throw new Error('invalid --by: it is empty');
+      await withRuntime(context, async (runtime) => {
+        const clock = new SystemClock();
+        const until = parseUntil(options.until, runtime.sla.timezone, clock.now());
+        // A typo would silently cover nothing; an uncatalogued custom rule is still allowed.
+        if (!runtime.catalog.lookup(rule).known) context.stderr.write(`note: rule ${rule} is not in the rule catalog; check the name\n`);
+        const store = new ExceptionStore(runtime.database.db, clock);
+        const { exception: added, covered } = await store.add({
+          rule,
+          ...(options.account ? { accountId: options.account } : {}),
+          ...(options.resource ? { resourceId: options.resource.trim() } : {}),
+          until,
+          reason: options.reason,
+          by: options.by,
+        });
+        if (options.json) return writeJson(context, { ...toJson(added), coveredOpenFindings: covered });
+        context.stdout.write(
+          `Added risk exception ${added.id}: ${describeScope(added)}, until ${runtime.sla.formatLocal(added.until)}; ` +
+            `it covers ${covered} open finding(s) now.\n`,
+        );
+      });
+    });
+
+  exception
+    .command('list')
+    .description('risk exceptions in force (with --all: also expired and revoked ones)')
+    .option('--all', 'include expired and revoked exceptions')
+    .option('--json', 'print a JSON array')
+    .action(async (options: { all?: boolean; json?: boolean }) => {
+      await withRuntime(context, async (runtime) => {
+        const list = await new ExceptionStore(runtime.database.db, new SystemClock()).list({ all: options.all ?? false });
+        if (options.json) return writeJson(context, list.map((e) => ({ ...toJson(e), coveredOpenFindings: e.coveredOpenFindings })));
+        if (list.length === 0) return void context.stdout.write(options.all ? 'No risk exceptions.\n' : 'No risk exceptions in force.\n');
+        context.stdout.write(
+          formatTable(
+            ['ID', 'STATUS', 'RULE', 'ACCOUNT', 'RESOURCE', 'UNTIL', 'BY', 'COVERED', 'REASON'],
+            list.map((e: RiskExceptionView) => [
+              e.id,
+              e.status,
+              e.rule,
+              e.accountId ?? '(all)',
+              e.resourceId ?? '(all)',
+              runtime.sla.formatLocal(e.until),
+              e.createdBy,
+              e.coveredOpenFindings,
+              e.reason,
+            ]),
+          ),
+        );
+      });
+    });
+
+  exception
+    .command('revoke')
+    .description('end a risk exception now: its open findings are live again and alert')
+    .argument('<id>', 'the exception id (exc-...)')
+    .requiredOption('--by <who>', 'who revokes it')
+    .option('--reason <text>', 'why')
+    .option('--json', 'print the result as JSON')
+    .action(async (id: string, options: { by: string; reason?: string; json?: boolean }) => {
+      if (options.by.trim() === '') throw new Error('invalid --by: it is empty');
+      await withRuntime(context, async (runtime) => {
+        const result = await new ExceptionStore(runtime.database.db, new SystemClock()).revoke(id, options.by, options.reason);
+        if (options.json) {
+          return writeJson(context, { ...toJson(result.exception), realerted: result.realerted, reassigned: result.reassigned, released: result.released });
+        }
+        context.stdout.write(
+          `Revoked risk exception ${id}: ${result.realerted + result.released} open finding(s) live again, ` +
+            `${result.reassigned} still covered by another exception.\n`,
+        );
+      });
+    });
+
+  exception
+    .command('history')
+    .description('the audit trail of risk exceptions (created, revoked, expired), oldest first')
+    .argument('[id]', 'only this exception')
+    .option('--json', 'print a JSON array')
+    .action(async (id: string | undefined, options: { json?: boolean }) => {
+      await withRuntime(context, async (runtime) => {
+        const entries = await new ExceptionStore(runtime.database.db, new SystemClock()).history(id);
+        const json = entries.map((e: AuditEntry) => ({ ...e, at: new Date(e.at).toISOString() }));
+        if (options.json) return writeJson(context, json);
+        if (json.length === 0) return void context.stdout.write('No audit entries.\n');
+        context.stdout.write(formatTable(['AT', 'EXCEPTION', 'ACTION', 'BY', 'DETAILS'], json.map((e) => [e.at, e.exceptionId, e.action, e.actor, JSON.stringify(e.details)])));
+      });
+    });
+}
+
+function toJson(e: RiskException): ExceptionJson {
+  return {
+    id: e.id,
+    status: e.status,
+    rule: e.rule,
+    accountId: e.accountId,
+    resourceId: e.resourceId,
+    until: new Date(e.until).toISOString(),
+    reason: e.reason,
+    createdBy: e.createdBy,
+    createdAt: new Date(e.createdAt).toISOString(),
+    revokedAt: e.revokedAt === null ? null : new Date(e.revokedAt).toISOString(),
+    revokedBy: e.revokedBy,
+    revokeReason: e.revokeReason,
+  };
+}
+
+function describeScope(e: RiskException): string {
+  return `rule ${e.rule}, ${e.accountId ? `account ${e.accountId}` : 'every account'}, ${e.resourceId ? `resource ${e.resourceId}` : 'every resource'}`;
+}

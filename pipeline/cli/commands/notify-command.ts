@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../cli-context.ts';
+import { withRuntime, writeJson } from '../cli-context.ts';
+import { createNotifier } from '../../notify/slack/create-notifier.ts';
+import { EmptyDrainSummary } from '../../notify/slack/notifier.ts';
+import type { DrainSummary } from '../../notify/slack/notifier.ts';
+import { OutboxStore } from '../../notify/slack/outbox-store.ts';
+import { stopOnSignals } from '../../runtime/stop-signal.ts';
+
+/** Safety stop for --once against an outbox refilled faster than it drains. */
+const MaxRounds = 100_000;
+
+export function registerNotifyCommand(program: Command, context: CliContext): void {
+  program
+    .command('notify')
+    .description('deliver the notification outbox to Slack (to the console without SLACK_TOKEN) until stopped')
+    .option('--once', 'deliver what is due now, print a summary and exit')
+    .option('--json', 'with --once: print the summary as JSON')
+    .action(async (options: { once?: boolean; json?: boolean }) => {
+      await withRuntime(context, async (runtime) => {
+        const logger = runtime.logger;
+        const notifier = createNotifier(runtime.settings, runtime.database.db, logger, runtime.catalog);
+        await notifier.init();
+        try {
+          if (!options.once) {
+            const stop = stopOnSignals((signal) => logger.info({ signal }, 'stopping'));
+            await notifier.run(stop.signal);
+            return;
+          }
+          const signal = new AbortController().signal;
+          const totals: Record<keyof DrainSummary, number> = { ...EmptyDrainSummary };
+          for (let round = 0; round < MaxRounds; round++) {
+            const summary = await notifier.drainOnce(signal);
+            for (const key of Object.keys(totals) as (keyof DrainSummary)[]) totals[key] += summary[key];
+            if (summary.claimed === 0) break;
+          }
+          const backlog = await new OutboxStore(runtime.database.db, 'cli').backlog();
+          const result = { ...totals, waiting: backlog.unsettled, nextDueAt: backlog.nextDueAt === null ? null : new Date(backlog.nextDueAt).toISOString() };
+          if (options.json) return writeJson(context, result);
+          context.stdout.write(
+            `${totals.sent} sent (${totals.posted} posted, ${totals.updated} edited, ${totals.digested} folded into digests), ` +
+              `${totals.suppressed} suppressed, ${totals.failed} failed, ${totals.retried} deferred; ` +
+              `digests: ${totals.digestsPosted} posted, ${totals.digestsUpdated} updated; ${backlog.unsettled} waiting` +
+              `${result.nextDueAt ? ` (next due ${result.nextDueAt})` : ''}\n`,
+          );
+        } finally {
+          await notifier.close();
+        }
+      });
+    });
+}

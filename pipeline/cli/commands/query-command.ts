@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../cli-context.ts';
+import { writeJson } from '../cli-context.ts';
+import { AnalystQueries } from '../../analytics/analyst-queries.ts';
+import { formatTable } from '../../analytics/format-table.ts';
+import { runAnalystQuery } from '../../analytics/run-analyst-query.ts';
+import { createOpenSearchClient } from '../../sinks/opensearch/client.ts';
+import { openSearchConfigFromSettings } from '../../sinks/opensearch/config.ts';
+import { createSecretRedactor } from '../../sinks/opensearch/secret-redactor.ts';
+import { parsePositiveInt } from './findings-command.ts';
+
+/** `driftwatch query <name>`: the analyst questions of docs/analyst-queries.md, answered from OpenSearch. */
+export function registerQueryCommand(program: Command, context: CliContext): void {
+  const names = AnalystQueries.map((q) => q.name);
+  program
+    .command('query')
+    .description(`answer an analyst question from OpenSearch (${names.join(', ')})`)
+    .argument('<name>', 'query name')
+    .option('--json', 'print the result as JSON')
+    .option('--days <n>', 'window in days for trend and time-to-resolve queries', parsePositiveInt)
+    .option('--limit <n>', 'at most this many rows or groups', parsePositiveInt, 20)
+    .option('--at <time>', 'evaluate as of this ISO time instead of now', parseTime)
+    .addHelpText('after', `\nQueries:\n${AnalystQueries.map((q) => `  ${q.name.padEnd(22)} ${q.description}`).join('\n')}\n`)
+    .action(async (name: string, options: { json?: boolean; days?: number; limit: number; at?: number }) => {
+      const query = AnalystQueries.find((q) => q.name === name);
+      if (!query) throw new Error(`unknown query "${name}"; valid names: ${names.join(', ')}`);
+      const config = openSearchConfigFromSettings(context.settings());
+      if (!config) throw new Error('OPENSEARCH_URL is not set: queries read OpenSearch');
+      const client = createOpenSearchClient(config);
+      try {
+        const result = await runAnalystQuery(
+          client,
+          query,
+          { indexPrefix: config.indexPrefix, now: options.at ?? Date.now(), days: options.days ?? query.defaultDays ?? 30, limit: options.limit },
+          createSecretRedactor(config.auth),
+        );
+        if (options.json) return writeJson(context, { query: result.query, at: result.at, days: result.days, total: result.total ?? null, rows: result.rows });
+        const window = result.days !== null ? `, last ${result.days} days` : '';
+        context.stdout.write(`${result.title} (as of ${result.at.slice(0, 16).replace('T', ' ')} UTC${window})\n\n`);
+        context.stdout.write(result.rows.length > 0 ? `${formatTable(result.columns, result.rows)}\n` : 'No results.\n');
+        if (result.total !== undefined) context.stdout.write(`\nTotal matching: ${result.total.toLocaleString('en-US')}\n`);
+      } finally {
+        await client.close();
+      }
+    });
+}
+
+function parseTime(value: string): number {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new Error(`expected an ISO time such as 2026-03-20T12:00:00Z, got "${value}"`);
+  return ms;
+}

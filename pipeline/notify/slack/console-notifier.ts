@@ -1,0 +1,150 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Clock } from '../../clock/clock.ts';
+import { SystemClock } from '../../clock/clock.ts';
+import type { Database } from '../../store/database-schema.ts';
+import type { SlackNotifierConfig } from './config.ts';
+import { DeliveryPlanner } from './delivery-planner.ts';
+import { MessageFormatter } from './message-format.ts';
+import type { RuleCatalog } from '../../../stages/enrich/rule-catalog.ts';
+import { formatDuration, utcText } from './mrkdwn.ts';
+import { NotificationPayload } from './notification-payload.ts';
+import type { FindingSnapshot } from './notification-payload.ts';
+import type { DrainSummary, Notifier } from './notifier.ts';
+import { OutboxStore } from './outbox-store.ts';
+import { SlackMessageStore } from './slack-message-store.ts';
+
+export interface ConsoleNotifierOptions {
+  readonly config: SlackNotifierConfig;
+  readonly db: Kysely<Database>;
+  readonly logger: Logger;
+  readonly catalog: RuleCatalog;
+  /** Where the lines go; default stdout. */
+  readonly out?: NodeJS.WritableStream;
+  readonly clock?: Clock;
+  readonly owner?: string;
+}
+
+/** Findings of one channel and rule shown one by one per drain before the rest is summarized. */
+const ShownPerGroup = 3;
+
+/**
+ * Without a Slack token (npm start, demo): drains the same outbox and prints one readable line per notification,
+ * so the whole flow is visible without a workspace. Floods are summarized as they would be in Slack.
+ */
+export class ConsoleNotifier implements Notifier {
+  readonly name = 'console-notifier';
+  readonly #config: SlackNotifierConfig;
+  readonly #logger: Logger;
+  readonly #out: NodeJS.WritableStream;
+  readonly #clock: Clock;
+  readonly #outbox: OutboxStore;
+  readonly #messages: SlackMessageStore;
+  readonly #planner: DeliveryPlanner;
+
+  constructor(options: ConsoleNotifierOptions) {
+    this.#config = options.config;
+    this.#logger = options.logger.child({ sink: 'console-notifier' });
+    this.#out = options.out ?? process.stdout;
+    this.#clock = options.clock ?? new SystemClock();
+    this.#outbox = new OutboxStore(options.db, options.owner ?? `${hostname()}-${process.pid}-console`);
+    this.#messages = new SlackMessageStore(options.db);
+    this.#planner = new DeliveryPlanner(options.config, new MessageFormatter({ catalog: options.catalog }));
+  }
+
+  async init(): Promise<void> {
+    this.#logger.info('no SLACK_TOKEN: notifications are printed to the console');
+  }
+
+  async drainOnce(_signal: AbortSignal): Promise<DrainSummary> {
+    const claimed = await this.#outbox.claim(this.#config.batchSize, this.#clock.now(), this.#config.leaseMs);
+    if (claimed.length === 0) return { claimed: 0, sent: 0, suppressed: 0, failed: 0, retried: 0, posted: 0, updated: 0, digested: 0, digestsPosted: 0, digestsUpdated: 0 };
+    const parsed = claimed.map((intent) => ({ intent, parsed: NotificationPayload.safeParse(intent.payload) }));
+    const findingIds = parsed.flatMap(({ parsed: p }) => (p.success && p.data.kind !== 'report.monthly' ? [p.data.finding.findingId] : []));
+    const states = await this.#messages.findingStates(findingIds);
+    const sent: string[] = [];
+    const suppressed: string[] = [];
+    const failed: string[] = [];
+    const lines: string[] = [];
+    const groups = new Map<string, { channel: string; rule: string; findings: FindingSnapshot[] }>();
+    for (const { intent, parsed: p } of parsed) {
+      if (!p.success) {
+        failed.push(intent.intentId);
+        continue;
+      }
+      const payload = p.data;
+      if (payload.kind === 'report.monthly') {
+        lines.push(`[slack ${payload.channel}] REPORT ${payload.month}\n${printable(payload.text)}`);
+        sent.push(intent.intentId);
+        continue;
+      }
+      if (states.get(payload.finding.findingId)?.exceptionId && payload.kind !== 'finding.resolved') {
+        suppressed.push(intent.intentId);
+        continue;
+      }
+      sent.push(intent.intentId);
+      for (const channel of this.#planner.channelsFor(payload)) {
+        if (payload.kind === 'finding.opened') {
+          const key = `${channel}\u0000${payload.finding.rule}`;
+          const group = groups.get(key) ?? { channel, rule: payload.finding.rule, findings: [] };
+          group.findings.push(payload.finding);
+          groups.set(key, group);
+        } else if (payload.kind === 'finding.resolved') {
+          lines.push(`[slack ${channel}] RESOLVED ${describe(payload.finding)} (${resolution(payload.finding)})`);
+        } else if (payload.kind === 'finding.realert') {
+          lines.push(`[slack ${channel}] ALERT AGAIN (risk exception ended) ${describe(payload.finding)}`);
+        } else {
+          const what = payload.escalation.reminder ? `REMINDER ${payload.escalation.count}` : 'ESCALATED';
+          lines.push(`[slack ${channel}] ${what} past deadline, owner ${printable(payload.finding.owner)}: ${describe(payload.finding)}`);
+        }
+      }
+    }
+    for (const group of groups.values()) {
+      const shown = group.findings.length > this.#config.floodThreshold ? ShownPerGroup : group.findings.length;
+      for (const finding of group.findings.slice(0, shown)) lines.push(`[slack ${group.channel}] OPEN ${describe(finding)}`);
+      if (shown < group.findings.length) {
+        lines.push(`[slack ${group.channel}] DIGEST ${group.findings.length - shown} more new findings of ${printable(group.rule)} (Slack would post one digest)`);
+      }
+    }
+    if (lines.length > 0) this.#out.write(`${lines.join('\n')}\n`);
+    const now = this.#clock.now();
+    const nSent = await this.#outbox.complete(sent, 'sent', now);
+    const nSuppressed = await this.#outbox.complete(suppressed, 'suppressed', now, 'risk exception');
+    const nFailed = await this.#outbox.complete(failed, 'failed', now, 'invalid payload');
+    return { claimed: claimed.length, sent: nSent, suppressed: nSuppressed, failed: nFailed, retried: 0, posted: lines.length, updated: 0, digested: 0, digestsPosted: 0, digestsUpdated: 0 };
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      let claimed = 0;
+      try {
+        claimed = (await this.drainOnce(signal)).claimed;
+      } catch (error) {
+        if (signal.aborted) break;
+        this.#logger.error({ err: error }, 'console notifier drain failed');
+      }
+      if (claimed === 0) await sleepFor(this.#config.pollIntervalMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+function describe(f: FindingSnapshot): string {
+  const deadline = f.deadline === null || f.status === 'resolved' ? '' : ` · due ${utcText(f.deadline)}`;
+  return printable(
+    `${f.severity} · ${f.ruleTitle} (${f.rule}) · ${f.accountName} (${f.accountId}, ${f.environment}) · ${f.region} · ${f.resourceType} ${f.resourceId}${deadline}`,
+  );
+}
+
+function resolution(f: FindingSnapshot): string {
+  const how = f.resolution === 'DELETED' ? 'resource deleted' : f.resolution === 'NOT_APPLICABLE' ? 'no longer applicable' : 'compliant again';
+  return f.resolvedAt === null ? how : `${how} after ${formatDuration(f.resolvedAt - f.openedAt)}`;
+}
+
+/** Terminal control characters from a resource name must not move the cursor or recolor the screen. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?');
+}

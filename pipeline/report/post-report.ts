@@ -1,0 +1,28 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/database-schema.ts';
+import type { MonthlyReport } from './monthly-report.ts';
+import { formatReportSlack } from './formatters/format-slack.ts';
+
+/** What the Slack notifier is asked to post for the monthly report. */
+export interface MonthlyReportIntent {
+  readonly kind: 'report.monthly';
+  readonly month: string;
+  readonly channel: string;
+  /** Slack mrkdwn. */
+  readonly text: string;
+}
+
+/**
+ * Queues the report for Slack through the outbox (durable, paced with every other message) rather than posting
+ * directly. Once per month: a second --post finds the intent already there and queues nothing.
+ */
+export async function enqueueMonthlyReport(db: Kysely<Database>, report: MonthlyReport, channel: string): Promise<{ queued: boolean; intentId: string }> {
+  const intent: MonthlyReportIntent = { kind: 'report.monthly', month: report.month, channel, text: formatReportSlack(report) };
+  const intentId = `report:${report.month}:report.monthly`;
+  const result = await db
+    .insertInto('notification_outbox')
+    .values({ intent_id: intentId, finding_id: `report:${report.month}`, kind: intent.kind, payload: JSON.stringify(intent) })
+    .onConflict((oc) => oc.column('intent_id').doNothing())
+    .executeTakeFirst();
+  return { queued: Number(result.numInsertedOrUpdatedRows ?? 0n) > 0, intentId };
+}

@@ -1,0 +1,127 @@
+import { IndexNames } from './index-names.ts';
+
+const Keyword = { type: 'keyword', ignore_above: 1024 } as const;
+const DateField = { type: 'date', format: 'strict_date_optional_time||epoch_millis' } as const;
+const BoolField = { type: 'boolean' } as const;
+const TextField = { type: 'text' } as const;
+const TextWithKeyword = { type: 'text', fields: { keyword: Keyword } } as const;
+
+/** Fields of every event document: keywords where people filter and aggregate, dates as dates. */
+export const EventProperties = {
+  '@timestamp': DateField,
+  eventId: Keyword,
+  evaluationKey: Keyword,
+  accountId: Keyword,
+  accountName: Keyword,
+  owner: Keyword,
+  environment: Keyword,
+  accountKnown: BoolField,
+  region: Keyword,
+  rule: Keyword,
+  configRuleName: Keyword,
+  ruleTitle: TextWithKeyword,
+  ruleCategory: Keyword,
+  ruleKnown: BoolField,
+  severity: Keyword,
+  severityRank: { type: 'byte' },
+  scope: Keyword,
+  inScope: BoolField,
+  resourceType: Keyword,
+  resourceId: Keyword,
+  compliance: Keyword,
+  previousCompliance: Keyword,
+  transition: Keyword,
+  eventTime: DateField,
+  annotation: TextField,
+  evaluationMode: Keyword,
+  findingId: Keyword,
+} as const;
+
+/** Fields of every finding document (current state of one episode of non-compliance). */
+export const FindingProperties = {
+  findingId: Keyword,
+  evaluationKey: Keyword,
+  accountId: Keyword,
+  accountName: Keyword,
+  owner: Keyword,
+  environment: Keyword,
+  region: Keyword,
+  rule: Keyword,
+  configRuleName: Keyword,
+  ruleTitle: TextWithKeyword,
+  ruleCategory: Keyword,
+  resourceType: Keyword,
+  resourceId: Keyword,
+  severity: Keyword,
+  severityRank: { type: 'byte' },
+  annotation: TextField,
+  status: Keyword,
+  openedAt: DateField,
+  openedEventId: Keyword,
+  deadline: DateField,
+  breached: BoolField,
+  resolvedAt: DateField,
+  resolution: Keyword,
+  resolvedEventId: Keyword,
+  timeToResolveMs: { type: 'long' },
+  timeToResolveHours: { type: 'double' },
+  lastEventId: Keyword,
+  lastEventAt: DateField,
+  lastCompliance: Keyword,
+  escalated: BoolField,
+  escalatedAt: DateField,
+  lastReminderAt: DateField,
+  reminderCount: { type: 'integer' },
+  excepted: BoolField,
+  exceptionId: Keyword,
+} as const;
+
+/** Bumped when the templates change, so an operator can see which version a cluster has (`_meta.version`). */
+export const TemplateVersion = 1;
+
+export interface IndexTemplate {
+  readonly name: string;
+  readonly body: Record<string, unknown>;
+}
+
+/**
+ * Composable index templates for the monthly event indices and the findings index. `dynamic: false` keeps fields we do
+ * not know out of the mapping (they stay in _source) instead of letting one odd value fix a field's type forever.
+ */
+export function indexTemplates(prefix: string, replicas?: number): readonly IndexTemplate[] {
+  const settings = (shards: number) => ({
+    number_of_shards: shards,
+    refresh_interval: '5s',
+    ...(replicas !== undefined ? { number_of_replicas: replicas } : {}),
+  });
+  const meta = { managed_by: 'driftwatch', version: TemplateVersion };
+  return [
+    {
+      name: IndexNames.eventsTemplate(prefix),
+      body: {
+        index_patterns: [IndexNames.eventsPattern(prefix)],
+        priority: 200,
+        version: TemplateVersion,
+        _meta: meta,
+        template: {
+          settings: settings(1),
+          aliases: { [IndexNames.eventsAlias(prefix)]: {} },
+          mappings: { dynamic: false, properties: EventProperties },
+        },
+      },
+    },
+    {
+      name: IndexNames.findingsTemplate(prefix),
+      body: {
+        index_patterns: [IndexNames.findings(prefix)],
+        priority: 200,
+        version: TemplateVersion,
+        _meta: meta,
+        template: {
+          settings: settings(1),
+          mappings: { dynamic: false, properties: FindingProperties },
+        },
+      },
+    },
+  ];
+}
