@@ -8,6 +8,8 @@ import type { DemoSummary } from '../../demo/run-demo.ts';
 import { stopOnSignals } from '../../runtime/stop-signal.ts';
 import { createLogger } from '../../logging/create-logger.ts';
 import { parsePositiveInt } from './findings-command.ts';
+import { createNotifier } from '../../notify/slack/create-notifier.ts';
+import { LineBudget } from '../output/line-budget.ts';
 
 export function registerDemoCommand(program: Command, context: CliContext): void {
   program
@@ -17,19 +19,26 @@ export function registerDemoCommand(program: Command, context: CliContext): void
     .option('--shards <n>', 'shards of the demo stream', parsePositiveInt, 4)
     .option('--accounts <n>', 'accounts in the synthetic organisation', parsePositiveInt, 120)
     .option('--seed <n>', 'seed of the synthetic traffic', parsePositiveInt, 42)
+    .option('--notifications <n>', 'console notification lines to show (no Slack token in the demo)', parseNonNegativeInt, 25)
     .option('--json', 'print the summary as JSON')
-    .action(async (options: { events: number; shards: number; accounts: number; seed: number; json?: boolean }) => {
+    .action(async (options: { events: number; shards: number; accounts: number; seed: number; notifications: number; json?: boolean }) => {
       const logger = createLogger(context.env.LOG_LEVEL ?? 'warn');
       const progress = new ProgressLine(context.stderr, 2_000);
+      const notifications = new LineBudget(options.json ? context.stderr : context.stdout, options.notifications);
       const stop = stopOnSignals();
       context.stderr.write(
         `driftwatch demo: ${formatCount(options.events)} records from ${options.accounts} accounts x 16 regions x ${32} rules, ` +
           `${options.shards} shards, embedded Postgres (PGlite) and Kinesis (kinesalite). Ctrl-C stops.\n`,
       );
       const summary = await runDemo({
-        ...options,
+        events: options.events,
+        shards: options.shards,
+        accounts: options.accounts,
+        seed: options.seed,
         logger,
         signal: stop.signal,
+        // No Slack token in the demo: alerts print to the console (stderr with --json, so stdout stays JSON).
+        services: (rt) => [createNotifier(rt.settings, rt.database.db, logger, rt.catalog, { out: notifications })],
         onProgress: (p) =>
           progress.update(
             `produced ${formatCount(p.produced)}/${formatCount(p.total)} · processed ${formatCount(p.processed)} · ` +
@@ -38,6 +47,9 @@ export function registerDemoCommand(program: Command, context: CliContext): void
       });
       progress.done();
       stop.abort();
+      if (notifications.suppressed > 0) {
+        (options.json ? context.stderr : context.stdout).write(`… ${formatCount(notifications.suppressed)} more notification line(s) not shown (--notifications N shows more)\n`);
+      }
       if (options.json) return writeJson(context, summary);
       context.stdout.write(renderSummary(summary));
     });
@@ -67,4 +79,10 @@ function renderSummary(s: DemoSummary): string {
     '',
   ];
   return lines.join('\n');
+}
+
+function parseNonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a whole number, got "${value}"`);
+  return n;
 }

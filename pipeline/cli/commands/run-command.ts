@@ -11,6 +11,7 @@ import { PipelineMetrics } from '../../metrics/pipeline-metrics.ts';
 import { MetricsServer } from '../../metrics/metrics-server.ts';
 import { createScheduler } from '../../escalation/create-scheduler.ts';
 import { SystemClock } from '../../clock/clock.ts';
+import { createNotifier } from '../../notify/slack/create-notifier.ts';
 import { parsePositiveInt } from './findings-command.ts';
 
 export function registerRunCommand(program: Command, context: CliContext): void {
@@ -38,6 +39,8 @@ export function registerRunCommand(program: Command, context: CliContext): void 
           securityChannel: settings.SLACK_SECURITY_CHANNEL,
           intervalMs: settings.DRIFTWATCH_SCHEDULE_INTERVAL_MS,
         }),
+        // Slack (or the console without a token) drains the outbox on its own loop: it never stalls the stream.
+        createNotifier(settings, runtime.database.db, logger, runtime.catalog),
       ];
       try {
         await runtime.stateSink.healthcheck();

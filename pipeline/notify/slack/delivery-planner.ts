@@ -102,14 +102,14 @@ export class DeliveryPlanner {
     if (this.#resume(plan, input, intent, channel, postKey, (row) => this.#formatter.alert({ finding: f, state: 'open', flaps: row.flaps, variant: variantOf(payload, row) }))) return;
 
     if (payload.kind === 'finding.realert') {
-      const own = latest(input.ownRows, (row) => row.finding_id === f.findingId && row.channel === channel && (row.role === 'alert' || row.role === 'digest-member'));
+      const own = latest(input.ownRows, (row) => row.finding_id === f.findingId && row.channel === channel && isAlert(row, input.digests));
       const anchor = own ? this.#anchor(own, input.digests) : null;
       const message = this.#formatter.alert({ finding: f, state: 'open', flaps: own?.flaps ?? 0, variant: 'realert' });
       this.#candidate(plan, channel, f.rule, 'opened', postStep(intent, channel, delivery(anchor?.ts ?? null, own?.flaps ?? 0), message, anchor !== null));
       return;
     }
 
-    const previous = latest(input.previous, (row) => row.evaluation_key === f.evaluationKey && row.channel === channel && row.finding_id !== f.findingId);
+    const previous = latest(input.previous, (row) => row.evaluation_key === f.evaluationKey && row.channel === channel && row.finding_id !== f.findingId && isAlert(row, input.digests));
     if (previous && this.#flapped(previous, f)) {
       const flaps = previous.flaps + 1;
       if (previous.role === 'alert' && previous.state === 'posted' && previous.ts && previous.channel_id) {
@@ -142,7 +142,7 @@ export class DeliveryPlanner {
     const postKey = postKeyOf(intent.intentId, channel);
     const own = channel === this.#config.securityChannel
       ? undefined
-      : latest(input.ownRows, (row) => row.finding_id === f.findingId && row.channel === channel && (row.role === 'alert' || row.role === 'digest-member'));
+      : latest(input.ownRows, (row) => row.finding_id === f.findingId && row.channel === channel && isAlert(row, input.digests));
     const anchor = own ? this.#anchor(own, input.digests) : null;
     const message = anchor ? this.#formatter.escalationReply(view) : this.#formatter.escalation(view);
     if (this.#resume(plan, input, intent, channel, postKey, () => message)) return;
@@ -251,6 +251,12 @@ function postStep(intent: ClaimedIntent, channel: string, delivery: NewDelivery,
 function variantOf(payload: { kind: string }, row: MessageRow): 'new' | 'realert' | 'recurred' {
   if (payload.kind === 'finding.realert') return 'realert';
   return row.thread_ts ? 'recurred' : 'new';
+}
+
+/** The finding's alert in a channel: its own message, or a membership of an "opened" digest (not an escalation digest). */
+function isAlert(row: MessageRow, digests: ReadonlyMap<string, DigestRow>): boolean {
+  if (row.role === 'alert') return true;
+  return row.role === 'digest-member' && row.digest_id !== null && digests.get(row.digest_id)?.kind === 'opened';
 }
 
 function latest<T>(rows: readonly T[], predicate: (row: T) => boolean): T | undefined {

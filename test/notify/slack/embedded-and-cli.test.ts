@@ -47,8 +47,8 @@ describe('Slack notifier on embedded PGlite', () => {
     // Unknown account: the registry's default channel. One digest for the 25, one message for sg-1 (edited by the flap).
     const messages = slack.messages('#compliance-triage');
     expect(messages).toHaveLength(2);
-    expect(messages.map((m) => m.text?.split(' ')[0])).toEqual(['25', 'OPEN']);
-    expect(messages[1]!.edits.map((e) => e.text?.split(' ')[0])).toEqual(['RESOLVED', 'OPEN']);
+    expect(messages.map((m) => m.text?.split(' ')[0])).toEqual(['OPEN', '25']);
+    expect(messages[0]!.edits.map((e) => e.text?.split(' ')[0])).toEqual(['RESOLVED', 'OPEN']);
     const statuses = await runtime.database.db.selectFrom('notification_outbox').select('status').execute();
     expect(statuses.every((r) => r.status === 'sent')).toBe(true);
   });
@@ -69,14 +69,13 @@ describe('driftwatch notify --once', () => {
     ]);
     const env = {
       DATABASE_URL: h.database.url,
-      DRIFTWATCH_ACCOUNTS: (await import('node:path')).join(process.cwd(), 'does-not-matter.json'),
       SLACK_TOKEN: h.slack.token,
       SLACK_API_URL: h.slack.url,
       SLACK_SECURITY_CHANNEL: '#security',
       SLACK_CHANNEL_INTERVAL_MS: '0',
     };
-    delete (env as Record<string, string>).DRIFTWATCH_ACCOUNTS;
     const json = await runCli(['notify', '--once', '--json'], env);
+    // No account registry here: the finding was routed when it was processed (payments), the CLI only delivers.
     expect(json.stderr).toBe('');
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ claimed: 1, sent: 1, posted: 2, failed: 0, waiting: 0, nextDueAt: null });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { complianceEvent } from '../../support/events.ts';
 import type { ComplianceType } from '../../../schemas/compliance-change-event.ts';
 import type { Notifier } from '../../../pipeline/notify/slack/notifier.ts';
+import { findingFromRow } from '../../../pipeline/store/postgres-evaluation-state-store.ts';
 import { Rules, SlackHarness, T0, minutes, nextEventId } from './slack-harness.ts';
 
 const Owners = [
@@ -91,5 +92,24 @@ describe('a rule rollout opening 5,000 findings', () => {
     const [security] = h.slack.messages('#security');
     expect(JSON.stringify(security!.blocks)).toContain('*Open:* 4,001    *Resolved:* 1,000');
     expect(h.slack.messages()).toHaveLength(7);
+  });
+
+  it('a wave of escalations (deadlines of a rollout passing together) becomes a digest too', async () => {
+    const due = await h.database.db.selectFrom('findings').selectAll().where('status', '=', 'open').where('account_id', '=', '111111111111').orderBy('finding_id').limit(30).execute();
+    await h.database.db
+      .insertInto('notification_outbox')
+      .values(due.map((row) => ({
+        intent_id: `${row.finding_id}:finding.escalated:0`,
+        finding_id: row.finding_id,
+        kind: 'finding.escalated',
+        payload: JSON.stringify({ kind: 'finding.escalated', finding: findingFromRow(row), escalation: { reminder: false, count: 0, at: T0 + minutes(24 * 60) } }),
+      })))
+      .execute();
+    const before = h.slack.messages().length;
+    expect(await h.drainUntilSettled(notifier)).toMatchObject({ sent: 30, posted: 0, digested: 60, digestsPosted: 2 });
+    expect(h.slack.messages()).toHaveLength(before + 2);
+    const security = h.slack.messages('#security').at(-1)!;
+    expect(security.blocks?.[0]).toMatchObject({ text: { text: ':alarm_clock: 30 findings past their deadline · S3 buckets do not allow public write' } });
+    expect(h.slack.messages('#payments-alerts').at(-1)!.text).toBe('30 findings past their deadline of s3-bucket-public-write-prohibited (Critical): 30 open, 0 resolved');
   });
 });
