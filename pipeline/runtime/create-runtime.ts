@@ -14,6 +14,8 @@ import { openDatabase } from '../store/open-database.ts';
 import type { StateDatabase } from '../store/open-database.ts';
 import { PostgresEvaluationStateStore } from '../store/postgres-evaluation-state-store.ts';
 import { PostgresProcessedEventIndex } from '../store/postgres-processed-event-index.ts';
+import { createOpenSearchSink } from '../sinks/opensearch/create-opensearch-sink.ts';
+import { openSearchMigrationHook } from '../sinks/opensearch/opensearch-migration-hook.ts';
 
 /** Everything a command needs, built once from settings. */
 export interface Runtime {
@@ -63,7 +65,11 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
   const stateSink = new PostgresStateSink(database.db);
   const stateStore = new PostgresEvaluationStateStore(database.db);
   const processedIndex = new PostgresProcessedEventIndex(database.db);
-  const sinks = [...(options.sinks ?? [])];
+  // Without explicit sinks (tests pass their own), the configured ones: OpenSearch when OPENSEARCH_URL is set.
+  const openSearch = options.sinks ? null : await createOpenSearchSink(settings, logger);
+  const sinks: Sink<TrackedEvent>[] = options.sinks ? [...options.sinks] : openSearch ? [openSearch] : [];
+  const openSearchHook = options.migrationHooks ? null : openSearchMigrationHook(settings, logger);
+  const migrationHooks = options.migrationHooks ?? (openSearchHook ? [openSearchHook] : []);
   return {
     settings,
     logger,
@@ -74,7 +80,7 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
     stateSink,
     sinks,
     workerId: settings.DRIFTWATCH_WORKER_ID ?? `${hostname()}-${process.pid}`,
-    migrationHooks: options.migrationHooks ?? [],
+    migrationHooks,
     createProcessor: (shardId) =>
       new BatchProcessor({
         catalog,

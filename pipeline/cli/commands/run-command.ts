@@ -44,6 +44,8 @@ export function registerRunCommand(program: Command, context: CliContext): void 
       ];
       try {
         await runtime.stateSink.healthcheck();
+        // `migrate` steps beyond SQL (OpenSearch templates) also run at start; each is idempotent.
+        for (const hook of runtime.migrationHooks) for (const line of await hook()) logger.info({ detail: line }, 'migration step');
         await Promise.all(runtime.sinks.map((sink) => sink.healthcheck(stop.signal)));
         const consumer = new KinesisConsumer({
           client,
