@@ -37,6 +37,8 @@ export const Settings = z.object({
   DRIFTWATCH_SLA_POLICY: z.string().optional(),
   DRIFTWATCH_PROCESSED_RETENTION_DAYS: Int(1, 365).default(14),
   DRIFTWATCH_MAX_RECORD_BYTES: Int(1_024, 1_048_576).default(262_144),
+  /** Evaluation states each shard keeps in memory (older ones are reloaded from Postgres): memory vs. database reads. */
+  DRIFTWATCH_STATE_CACHE_SIZE: Int(100, 10_000_000).default(20_000),
   OPENSEARCH_URL: HttpUrl().optional(),
   OPENSEARCH_AUTH: z.enum(['none', 'basic', 'sigv4']).default('none'),
   OPENSEARCH_USERNAME: z.string().optional(),

@@ -27,6 +27,8 @@ export interface ProcessorDependencies {
   /** Idempotent sinks written before the state commit (OpenSearch). */
   readonly sinks: readonly Sink<TrackedEvent>[];
   readonly maxRecordBytes: number;
+  /** Evaluation states the track stage keeps per shard (default: the stage's own). */
+  readonly stateCacheSize?: number;
   readonly logger: Logger;
   readonly metrics?: PipelineMetrics;
 }
@@ -55,7 +57,7 @@ export class BatchProcessor {
     this.#decode = new DecodeStage({ maxRecordBytes: deps.maxRecordBytes });
     this.#dedupe = new DedupeStage(deps.processedIndex ? { index: deps.processedIndex } : {});
     this.#enrich = new EnrichStage({ catalog: deps.catalog, accounts: deps.accounts });
-    this.#track = new TrackStage({ store: deps.stateStore, sla: deps.sla });
+    this.#track = new TrackStage({ store: deps.stateStore, sla: deps.sla, ...(deps.stateCacheSize ? { cacheCapacity: deps.stateCacheSize } : {}) });
   }
 
   async process(

@@ -91,6 +91,7 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
         stateSink,
         sinks,
         maxRecordBytes: settings.DRIFTWATCH_MAX_RECORD_BYTES,
+        stateCacheSize: settings.DRIFTWATCH_STATE_CACHE_SIZE,
         logger: logger.child({ shardId }),
         ...(options.metrics ? { metrics: options.metrics } : {}),
       }),

@@ -23,7 +23,8 @@ export class DedupeStage implements Stage<DecodedEvent, DecodedEvent> {
   readonly #index: ProcessedEventIndex | undefined;
 
   constructor(options: DedupeOptions = {}) {
-    this.#recent = new RecentIds(options.recentCapacity ?? 100_000);
+    // Redeliveries arrive close together; older ones are still caught by the durable index, so a few batches' worth is enough.
+    this.#recent = new RecentIds(options.recentCapacity ?? 20_000);
     this.#index = options.index;
   }
 

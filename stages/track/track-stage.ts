@@ -46,7 +46,8 @@ export class TrackStage implements Stage<EnrichedEvent, TrackedEvent> {
   constructor(options: TrackOptions) {
     this.#store = options.store;
     this.#sla = options.sla;
-    this.#capacity = options.cacheCapacity ?? 200_000;
+    // ~0.7 KB per state with its open finding: the default keeps a shard's cache near 15 MB.
+    this.#capacity = options.cacheCapacity ?? 20_000;
   }
 
   async process(batch: Batch<EnrichedEvent>, signal: AbortSignal): Promise<StageResult<TrackedEvent>> {

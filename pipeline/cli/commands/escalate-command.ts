@@ -4,6 +4,7 @@ import { withRuntime, writeJson } from '../cli-context.ts';
 import { SystemClock } from '../../clock/clock.ts';
 import { Escalator } from '../../escalation/escalator.ts';
 import { expireExceptions } from '../../exceptions/exception-expiry.ts';
+import { createFindingFactsSync } from '../../sinks/opensearch/finding-facts-sync.ts';
 
 export function registerEscalateCommand(program: Command, context: CliContext): void {
   program
@@ -18,10 +19,14 @@ export function registerEscalateCommand(program: Command, context: CliContext): 
         const exceptions = await expireExceptions(runtime.database.db, now, signal, { logger });
         const escalator = new Escalator({ db: runtime.database.db, sla: runtime.sla, securityChannel: runtime.settings.SLACK_SECURITY_CHANNEL, logger });
         const { escalated, reminded } = await escalator.escalateDue(now, signal);
-        if (options.json) return writeJson(context, { escalated, reminded, exceptions });
+        // Onto the OpenSearch finding documents now, rather than at the next `driftwatch run` pass.
+        const factsSync = createFindingFactsSync(runtime.settings, runtime.database.db, runtime.logger);
+        const opensearch = factsSync ? await factsSync.syncOnce(signal).finally(() => factsSync.close()) : null;
+        if (options.json) return writeJson(context, { escalated, reminded, exceptions, ...(opensearch ? { opensearch } : {}) });
         context.stdout.write(
           `Escalated ${escalated} finding(s) to ${runtime.settings.SLACK_SECURITY_CHANNEL}, queued ${reminded} reminder(s); ` +
-            `risk exceptions: ${exceptions.expired} expired, ${exceptions.realerted + exceptions.released} finding(s) live again.\n`,
+            `risk exceptions: ${exceptions.expired} expired, ${exceptions.realerted + exceptions.released} finding(s) live again.\n` +
+            (opensearch ? `OpenSearch: ${opensearch.synced} finding document(s) updated${opensearch.failed > 0 ? `, ${opensearch.failed} left for the next pass` : ''}.\n` : ''),
         );
       });
     });

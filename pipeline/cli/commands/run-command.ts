@@ -12,6 +12,7 @@ import { MetricsServer } from '../../metrics/metrics-server.ts';
 import { createScheduler } from '../../escalation/create-scheduler.ts';
 import { SystemClock } from '../../clock/clock.ts';
 import { createNotifier } from '../../notify/slack/create-notifier.ts';
+import { createFindingFactsSync } from '../../sinks/opensearch/finding-facts-sync.ts';
 import { parsePositiveInt } from './findings-command.ts';
 
 export function registerRunCommand(program: Command, context: CliContext): void {
@@ -42,6 +43,9 @@ export function registerRunCommand(program: Command, context: CliContext): void 
         // Slack (or the console without a token) drains the outbox on its own loop: it never stalls the stream.
         createNotifier(settings, runtime.database.db, logger, runtime.catalog),
       ];
+      // Escalation and exception facts onto the OpenSearch finding documents, when OpenSearch is configured.
+      const factsSync = createFindingFactsSync(settings, runtime.database.db, logger);
+      if (factsSync) services.push(factsSync);
       try {
         await runtime.stateSink.healthcheck();
         // `migrate` steps beyond SQL (OpenSearch templates) also run at start; each is idempotent.
@@ -89,7 +93,7 @@ export function registerRunCommand(program: Command, context: CliContext): void 
           await server.listen();
           services.push(server);
         }
-        const progress = setInterval(() => logger.info({ ...totals.toJSON(), shards: consumer.runningShards.length }, 'progress'), 10_000);
+        const progress = setInterval(() => logger.info({ ...totals.toJSON(), shards: consumer.runningShards.length, memory: memoryInMiB() }, 'progress'), 10_000);
         progress.unref();
         const background = services.map((service) =>
           service.run(stop.signal).catch((error: unknown) => logger.error({ err: error, service: service.name }, 'background service failed')),
@@ -104,4 +108,11 @@ export function registerRunCommand(program: Command, context: CliContext): void 
         await runtime.close();
       }
     });
+}
+
+/** Resident memory and its parts, in MiB, for the progress log (backpressure bounds them, the backlog does not). */
+function memoryInMiB(): Record<string, number> {
+  const usage = process.memoryUsage();
+  const mib = (bytes: number) => Math.round(bytes / 1_048_576);
+  return { rss: mib(usage.rss), heapUsed: mib(usage.heapUsed), heapTotal: mib(usage.heapTotal), external: mib(usage.external), arrayBuffers: mib(usage.arrayBuffers) };
 }

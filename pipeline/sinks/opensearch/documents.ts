@@ -1,4 +1,5 @@
 import type { Severity } from '../../../schemas/rule-catalog.ts';
+import type { EscalationNotice } from '../../escalation/escalation-facts.ts';
 import type { Finding } from '../../../stages/track/finding.ts';
 import type { TrackedEvent, Transition } from '../../../stages/track/track-stage.ts';
 
@@ -74,6 +75,10 @@ export interface FindingDocument {
   readonly reminderCount?: number;
   readonly excepted?: boolean;
   readonly exceptionId?: string | null;
+  /** Written by the finding facts sync (finding-facts-sync.ts), as of its pass: open past the deadline, or resolved after it. */
+  readonly slaBreached?: boolean;
+  /** The escalation and each reminder sent to security, oldest first (finding facts sync). */
+  readonly escalations?: readonly EscalationNotice[];
 }
 
 /** Escalation state kept in Postgres; written to the finding document when the Finding carries it. */

@@ -74,10 +74,13 @@ export const FindingProperties = {
   reminderCount: { type: 'integer' },
   excepted: BoolField,
   exceptionId: Keyword,
+  slaBreached: BoolField,
+  // object, not nested: dashboards cannot aggregate nested fields, and each notice is queried on its own fields.
+  escalations: { type: 'object', properties: { kind: Keyword, n: { type: 'integer' }, at: DateField, channel: Keyword } },
 } as const;
 
 /** Bumped when the templates change, so an operator can see which version a cluster has (`_meta.version`). */
-export const TemplateVersion = 1;
+export const TemplateVersion = 2;
 
 export interface IndexTemplate {
   readonly name: string;
