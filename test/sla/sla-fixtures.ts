@@ -1,3 +1,4 @@
+import { findingRow } from '../../pipeline/sinks/postgres/postgres-state-sink.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../pipeline/store/database-schema.ts';
 import type { Finding } from '../../stages/track/finding.ts';
@@ -54,33 +55,7 @@ export async function insertFindings(db: Kysely<Database>, findings: readonly Fi
   if (findings.length === 0) return;
   await db
     .insertInto('findings')
-    .values(findings.map((f) => ({
-      finding_id: f.findingId,
-      evaluation_key: f.evaluationKey,
-      account_id: f.accountId,
-      account_name: f.accountName,
-      region: f.region,
-      rule: f.rule,
-      config_rule_name: f.configRuleName,
-      rule_title: f.ruleTitle,
-      resource_type: f.resourceType,
-      resource_id: f.resourceId,
-      severity: f.severity,
-      environment: f.environment,
-      owner: f.owner,
-      slack_channel: f.slackChannel,
-      annotation: f.annotation,
-      status: f.status,
-      opened_at: new Date(f.openedAt),
-      opened_event_id: f.openedEventId,
-      deadline: f.deadline === null ? null : new Date(f.deadline),
-      resolved_at: f.resolvedAt === null ? null : new Date(f.resolvedAt),
-      resolution: f.resolution,
-      resolved_event_id: f.resolvedEventId,
-      exception_id: null,
-      escalated_at: null,
-      last_reminder_at: null,
-    })))
+    .values(findings.map((f) => ({ ...findingRow(f), exception_id: null, escalated_at: null, last_reminder_at: null })))
     .execute();
 }
 

@@ -1,5 +1,5 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../../store/database-schema.ts';
+import type { Insertable, Kysely, Transaction } from 'kysely';
+import type { Database, FindingsTable } from '../../store/database-schema.ts';
 import type { EvaluationState, Finding } from '../../../stages/track/finding.ts';
 import type { TrackedEvent } from '../../../stages/track/track-stage.ts';
 import type { CommitSummary, StateCommit } from './state-commit.ts';
@@ -153,31 +153,7 @@ async function upsertFindings(trx: Transaction<Database>, findings: readonly Fin
   await insertChunked(ordered, (chunk) =>
     trx
       .insertInto('findings')
-      .values(chunk.map((f) => ({
-        finding_id: f.findingId,
-        evaluation_key: f.evaluationKey,
-        account_id: f.accountId,
-        account_name: f.accountName,
-        region: f.region,
-        rule: f.rule,
-        config_rule_name: f.configRuleName,
-        rule_title: f.ruleTitle,
-        resource_type: f.resourceType,
-        resource_id: f.resourceId,
-        severity: f.severity,
-        environment: f.environment,
-        owner: f.owner,
-        slack_channel: f.slackChannel,
-        annotation: f.annotation,
-        status: f.status,
-        opened_at: new Date(f.openedAt),
-        opened_event_id: f.openedEventId,
-        deadline: f.deadline === null ? null : new Date(f.deadline),
-        resolved_at: f.resolvedAt === null ? null : new Date(f.resolvedAt),
-        resolution: f.resolution,
-        resolved_event_id: f.resolvedEventId,
-        updated_at: new Date(),
-      })))
+      .values(chunk.map(findingRow))
       .onConflict((oc) =>
         oc.column('finding_id').doUpdateSet((eb) => ({
           status: eb.ref('excluded.status'),
@@ -189,4 +165,33 @@ async function upsertFindings(trx: Transaction<Database>, findings: readonly Fin
       )
       .execute(),
   );
+}
+
+/** A finding as a `findings` row (the columns the pipeline owns; escalation and exception columns keep their values). */
+export function findingRow(f: Finding): Insertable<FindingsTable> {
+  return {
+    finding_id: f.findingId,
+    evaluation_key: f.evaluationKey,
+    account_id: f.accountId,
+    account_name: f.accountName,
+    region: f.region,
+    rule: f.rule,
+    config_rule_name: f.configRuleName,
+    rule_title: f.ruleTitle,
+    resource_type: f.resourceType,
+    resource_id: f.resourceId,
+    severity: f.severity,
+    environment: f.environment,
+    owner: f.owner,
+    slack_channel: f.slackChannel,
+    annotation: f.annotation,
+    status: f.status,
+    opened_at: new Date(f.openedAt),
+    opened_event_id: f.openedEventId,
+    deadline: f.deadline === null ? null : new Date(f.deadline),
+    resolved_at: f.resolvedAt === null ? null : new Date(f.resolvedAt),
+    resolution: f.resolution,
+    resolved_event_id: f.resolvedEventId,
+    updated_at: new Date(),
+  };
 }
