@@ -2,10 +2,11 @@
  * npm run bench:opensearch — the OpenSearch sink (TrackedEvent -> documents -> NDJSON -> _bulk -> per-item results,
  * through deliver()) against a minimal raw `_bulk` loader given the SAME documents and action lines as ready objects
  * (built outside the timed region): it only serializes them to NDJSON, POSTs and checks the response. Same batch size,
- * same concurrency, fresh indices with the same templates for every run; the order alternates each round; medians.
+ * same concurrency, fresh indices with the same templates every round, slices interleaved (see round()); medians.
  *
- * Env: OPENSEARCH_URL (default: ensureOpenSearch(), i.e. the local node), BENCH_EVENTS (200000), BENCH_ROUNDS (3),
- * BENCH_BATCH (2000 events per batch = one ~3 MiB bulk), BENCH_CONCURRENCY (2 batches in flight, like 2 shards).
+ * Env: OPENSEARCH_URL (default: ensureOpenSearch(), i.e. the local node), BENCH_EVENTS (200000), BENCH_ROUNDS (5),
+ * BENCH_BATCH (2000 events per batch = one ~3.5 MiB bulk), BENCH_CONCURRENCY (2 batches in flight, like 2 shards),
+ * BENCH_SLICE (10 batches per interleaved slice).
  */
 import { Agent, request } from 'node:http';
 import pino from 'pino';
@@ -31,7 +32,7 @@ import type { TrackedEvent } from '../stages/track/track-stage.ts';
 import { ensureOpenSearch } from '../test/support/opensearch.ts';
 
 const Events = Number(process.env.BENCH_EVENTS ?? 200_000);
-const Rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const Rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const BatchSize = Number(process.env.BENCH_BATCH ?? 2_000);
 const Concurrency = Number(process.env.BENCH_CONCURRENCY ?? 2);
 const json = process.argv.includes('--json');
@@ -118,58 +119,75 @@ function postBulk(body: string): Promise<void> {
   });
 }
 
-async function rawRun(): Promise<number> {
-  await resetIndices(rawPrefix);
-  const start = performance.now();
-  // A minimal loader: serialize the documents to NDJSON, POST, check the response. No retries, no per-item mapping.
-  await inParallel(rawBatches, async (lines) => {
-    let body = '';
-    for (const line of lines) body += `${JSON.stringify(line)}\n`;
-    await postBulk(body);
-  });
-  const ms = performance.now() - start;
-  const stored = await countDocuments(rawPrefix);
-  if (stored !== uniqueDocuments) throw new Error(`raw loader stored ${stored} documents, expected ${uniqueDocuments}`);
-  return ms;
-}
+const Slice = Number(process.env.BENCH_SLICE ?? 10);
 
-async function sinkRun(): Promise<number> {
+/**
+ * One round: both loaders index every event into their own fresh indices, alternating every `Slice` batches (20k
+ * events), the order flipping each slice. This machine is shared (other processes use the same node and cores), so
+ * back-to-back whole runs differ by up to 2x; slices seconds apart see the same background load.
+ */
+async function round(): Promise<{ raw: number; sink: number; rawCpu: number; sinkCpu: number; writes: number }> {
+  await resetIndices(rawPrefix);
   await resetIndices(sinkPrefix);
   const sink = (await createOpenSearchSink(loadSettings({ OPENSEARCH_URL: url, OPENSEARCH_INDEX_PREFIX: sinkPrefix }), logger))!;
   await sink.healthcheck(signal);
-  const start = performance.now();
-  await inParallel(batches, async (items) => {
-    const result = await deliver(sink, { shardId: 'bench', items }, signal, logger);
-    if (result.rejected.length > 0) throw new Error(`sink rejected ${result.rejected.length} events: ${result.rejected[0]!.reason}`);
-  });
-  const ms = performance.now() - start;
+  const totals = { raw: 0, sink: 0, rawCpu: 0, sinkCpu: 0, writes: 0 };
+  const timed = async (which: 'raw' | 'sink', work: () => Promise<void>) => {
+    const cpuStart = process.cpuUsage();
+    const start = performance.now();
+    await work();
+    totals[which] += performance.now() - start;
+    const used = process.cpuUsage(cpuStart);
+    totals[which === 'raw' ? 'rawCpu' : 'sinkCpu'] += (used.user + used.system) / 1_000;
+  };
+  // A minimal loader: serialize the documents to NDJSON, POST, check the response. No retries, no per-item mapping.
+  const rawSlice = (from: number, to: number) =>
+    timed('raw', () =>
+      inParallel(rawBatches.slice(from, to), async (lines) => {
+        let body = '';
+        for (const line of lines) body += `${JSON.stringify(line)}\n`;
+        await postBulk(body);
+      }),
+    );
+  const sinkSlice = (from: number, to: number) =>
+    timed('sink', () =>
+      inParallel(batches.slice(from, to), async (items) => {
+        const result = await deliver(sink, { shardId: 'bench', items }, signal, logger);
+        totals.writes += result.attempts;
+        if (result.rejected.length > 0) throw new Error(`sink rejected ${result.rejected.length} events: ${result.rejected[0]!.reason}`);
+      }),
+    );
+  for (let from = 0, k = 0; from < batches.length; from += Slice, k++) {
+    const to = Math.min(from + Slice, batches.length);
+    if (k % 2 === 0) {
+      await rawSlice(from, to);
+      await sinkSlice(from, to);
+    } else {
+      await sinkSlice(from, to);
+      await rawSlice(from, to);
+    }
+  }
   await sink.close();
-  const stored = await countDocuments(sinkPrefix);
-  if (stored !== uniqueDocuments) throw new Error(`sink stored ${stored} documents, expected ${uniqueDocuments}`);
-  return ms;
+  for (const prefix of [rawPrefix, sinkPrefix]) {
+    const stored = await countDocuments(prefix);
+    if (stored !== uniqueDocuments) throw new Error(`${prefix} holds ${stored} documents, expected ${uniqueDocuments}`);
+  }
+  return totals;
 }
 
 // Finding documents are overwritten as findings move (opened -> resolved): fewer stored documents than actions.
 const uniqueDocuments = eventCount + new Set(batches.flat().flatMap((item) => (item.value.finding && item.value.transition !== 'stale' && item.value.transition !== 'recorded' ? [item.value.finding.findingId] : []))).size;
 
 log(`${eventCount.toLocaleString('en-US')} events -> ${documents.toLocaleString('en-US')} bulk actions (${(bytes / 1_048_576).toFixed(0)} MiB NDJSON); warming up...`);
-await rawRun();
-await sinkRun();
+await round();
 const raw: number[] = [];
 const sink: number[] = [];
-for (let round = 1; round <= Rounds; round++) {
-  // Alternate who goes first so neither always inherits the other's merges and garbage.
-  if (round % 2 === 1) {
-    raw.push(await rawRun());
-    sink.push(await sinkRun());
-  } else {
-    sink.push(await sinkRun());
-    raw.push(await rawRun());
-  }
-  log(`round ${round}/${Rounds}: raw ${(raw.at(-1)! / 1_000).toFixed(2)} s, sink ${(sink.at(-1)! / 1_000).toFixed(2)} s`);
+for (let r = 1; r <= Rounds; r++) {
+  const t = await round();
+  raw.push(t.raw);
+  sink.push(t.sink);
+  log(`round ${r}/${Rounds}: raw ${(t.raw / 1_000).toFixed(2)} s (${Math.round(t.rawCpu)} ms CPU), sink ${(t.sink / 1_000).toFixed(2)} s (${Math.round(t.sinkCpu)} ms CPU, ${t.writes} writes for ${batches.length} batches)`);
 }
-await resetIndices(rawPrefix);
-await resetIndices(sinkPrefix);
 for (const prefix of [rawPrefix, sinkPrefix]) {
   await admin.transport.request({ method: 'DELETE', path: `/${prefix}-*`, querystring: { expand_wildcards: 'all' } }, { ignore: [404] });
   for (const name of [`${prefix}-events`, `${prefix}-findings`]) await admin.transport.request({ method: 'DELETE', path: `/_index_template/${name}` }, { ignore: [404] });
@@ -180,6 +198,8 @@ agent.destroy();
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const rawRate = eventCount / (median(raw) / 1_000);
 const sinkRate = eventCount / (median(sink) / 1_000);
+// Each round's two totals were measured under the same background load: the median of their ratios is the figure to trust.
+const pairedRatio = median(raw.map((r, i) => r / sink[i]!));
 const result = {
   events: eventCount,
   bulkActions: documents,
@@ -189,9 +209,11 @@ const result = {
   rounds: Rounds,
   rawEventsPerSecond: Math.round(rawRate),
   sinkEventsPerSecond: Math.round(sinkRate),
-  ratio: Number((sinkRate / rawRate).toFixed(3)),
-  goal: 'sink >= 80% of raw _bulk loader',
-  met: sinkRate >= 0.8 * rawRate,
+  ratioOfMedians: Number((sinkRate / rawRate).toFixed(3)),
+  ratio: Number(pairedRatio.toFixed(3)),
+  rounds_s: raw.map((r, i) => ({ raw: Number((r / 1_000).toFixed(2)), sink: Number((sink[i]! / 1_000).toFixed(2)) })),
+  goal: 'sink >= 80% of raw _bulk loader (median of per-round ratios)',
+  met: pairedRatio >= 0.8,
   node: process.version,
 };
 if (json) {
@@ -203,7 +225,8 @@ if (json) {
       `bench:opensearch — ${eventCount.toLocaleString('en-US')} events (${documents.toLocaleString('en-US')} bulk actions, ${result.ndjsonMiB} MiB), batches of ${BatchSize}, ${Concurrency} in flight, median of ${Rounds} rounds (${process.version}, ${url})`,
       `  raw _bulk loader (ready documents -> NDJSON)    ${f(rawRate)} events/s   ${f((rawRate * documents) / eventCount)} docs/s`,
       `  OpenSearch sink (documents+bulk+retry+deliver)   ${f(sinkRate)} events/s   ${f((sinkRate * documents) / eventCount)} docs/s`,
-      `  ratio                                            ${(result.ratio * 100).toFixed(1).padStart(9)} %   (goal >= 80 %: ${result.met ? 'met' : 'NOT met'})`,
+      `  ratio of the medians                             ${(result.ratioOfMedians * 100).toFixed(1).padStart(9)} %`,
+      `  ratio, median of the ${Rounds} paired rounds           ${(result.ratio * 100).toFixed(1).padStart(9)} %   (goal >= 80 %: ${result.met ? 'met' : 'NOT met'})`,
       '',
     ].join('\n'),
   );

@@ -29,7 +29,8 @@ export const Settings = z.object({
   AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1').default('us-east-1'),
   DRIFTWATCH_WORKER_ID: z.string().min(1).optional(),
   DRIFTWATCH_BATCH_LIMIT: Int(1, 10_000).default(2_000),
-  DRIFTWATCH_MAX_IN_FLIGHT: Int(1, 64).default(3),
+  /** Batches read ahead per shard beyond the one in hand: 1 keeps reading and processing overlapped, memory small. */
+  DRIFTWATCH_MAX_IN_FLIGHT: Int(1, 64).default(1),
   DRIFTWATCH_POLL_INTERVAL_MS: Int(200, 60_000).default(1_000),
   DRIFTWATCH_LEASE_MS: Int(5_000, 600_000).default(30_000),
   DRIFTWATCH_RULE_CATALOG: z.string().optional(),
@@ -72,6 +73,8 @@ export const Settings = z.object({
   SLACK_DIGEST_UPDATE_MS: Int(0, 3_600_000).default(15_000),
   SLACK_POLL_INTERVAL_MS: Int(10, 60_000).default(1_000),
   SLACK_REQUEST_TIMEOUT_MS: Int(1_000, 120_000).default(15_000),
+  /** How long a notifier's claim on outbox intents holds; renewed while it works, so it only bounds how long a crashed notifier's intents wait. */
+  SLACK_CLAIM_LEASE_MS: Int(3_000, 3_600_000).default(120_000),
   /** Base URL for rules without their own runbookUrl: `<base>/<rule-name>`. */
   DRIFTWATCH_RUNBOOK_BASE_URL: HttpUrl().optional(),
   /** Where `driftwatch report --post` sends the monthly company-wide report. */

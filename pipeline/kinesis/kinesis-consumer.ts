@@ -43,6 +43,11 @@ export class KinesisConsumer {
     return [...this.#running.keys()];
   }
 
+  /** Per held shard: age of its oldest record read but not committed (see ShardWorker.lagMs). */
+  shardLags(now: number = Date.now()): ReadonlyMap<string, number> {
+    return new Map([...this.#running.entries()].map(([shardId, running]) => [shardId, running.worker.lagMs(now)]));
+  }
+
   async run(signal: AbortSignal): Promise<void> {
     const { logger } = this.#o;
     logger.info({ stream: this.#o.streamName, owner: this.#o.leases.owner }, 'consumer starting');
@@ -62,9 +67,11 @@ export class KinesisConsumer {
           logger.error({ err: error }, 'shard discovery or lease refresh failed');
         }
         if (this.#o.stopWhenCaughtUp && acquiredNone && [...this.#running.values()].every((r) => r.worker.caughtUp)) break;
-        // Wake early when a shard finishes: its children become ready.
+        // Wake early when a shard finishes: its children become ready. A run that stops when caught up looks every
+        // second, or it would idle up to a whole refresh interval after the last record.
         const finished = Promise.race([...this.#running.values()].map((r) => r.done));
-        await Promise.race([sleep(this.#o.refreshIntervalMs, undefined, { signal }), finished]).catch(() => undefined);
+        const pause = this.#o.stopWhenCaughtUp ? Math.min(this.#o.refreshIntervalMs, 1_000) : this.#o.refreshIntervalMs;
+        await Promise.race([sleep(pause, undefined, { signal }), finished]).catch(() => undefined);
       }
     } finally {
       await this.#stopAll();

@@ -42,6 +42,10 @@ export class ShardWorker {
   readonly #o: ShardWorkerOptions;
   #position: string | null;
   #caughtUp = false;
+  /** Arrival of the oldest record read but not committed; kept across a rewind, since those records are still due. */
+  #uncommittedSince: number | null = null;
+  /** Arrival of the first record of each batch read and not yet committed, in read order. */
+  #inFlight: { readonly last: string; readonly arrival: number | null }[] = [];
 
   constructor(options: ShardWorkerOptions) {
     this.#o = options;
@@ -55,6 +59,14 @@ export class ShardWorker {
   /** True once a read found no more records behind the tip (and everything read was committed). */
   get caughtUp(): boolean {
     return this.#caughtUp;
+  }
+
+  /**
+   * How far behind this shard is: the age of the oldest record read but not yet committed, 0 when everything read
+   * is committed. It keeps growing while a sink or Postgres is down, unlike the age of the last committed record.
+   */
+  lagMs(now: number = Date.now()): number {
+    return this.#uncommittedSince === null ? 0 : Math.max(0, now - this.#uncommittedSince);
   }
 
   /** Resolves 'finished' when a closed shard was read to its end, 'stopped' on abort or lost lease. */
@@ -111,6 +123,7 @@ export class ShardWorker {
           signal,
         );
         this.#position = tracker.ack(fetched.last);
+        this.#committed(fetched.last);
         this.#o.onBatch?.(this.shardId, summary, fetched.lagMs);
       }
     } catch (error) {
@@ -120,7 +133,20 @@ export class ShardWorker {
     } finally {
       inner.abort();
       await reader.catch(() => undefined);
+      // A rewind reads these batches again; #uncommittedSince stays until they commit.
+      this.#inFlight = [];
     }
+  }
+
+  #fetched(last: string, arrival: number | null): void {
+    this.#inFlight.push({ last, arrival });
+    if (arrival !== null && (this.#uncommittedSince === null || arrival < this.#uncommittedSince)) this.#uncommittedSince = arrival;
+  }
+
+  #committed(last: string): void {
+    const index = this.#inFlight.findIndex((batch) => batch.last === last);
+    this.#inFlight.splice(0, index + 1);
+    this.#uncommittedSince = this.#inFlight.reduce<number | null>((oldest, b) => (b.arrival !== null && (oldest === null || b.arrival < oldest) ? b.arrival : oldest), null);
   }
 
   async #read(queue: BoundedQueue<Fetched>, signal: AbortSignal): Promise<void> {
@@ -143,6 +169,7 @@ export class ShardWorker {
       const records = page.Records ?? [];
       if (records.length > 0) {
         const last = records[records.length - 1]!;
+        this.#fetched(last.SequenceNumber!, records[0]!.ApproximateArrivalTimestamp?.getTime() ?? null);
         await queue.push({ records: records.map((r) => toItem(this.shardId, r)), last: last.SequenceNumber!, lagMs: lagOf(last) }, signal);
       }
       iterator = page.NextShardIterator;

@@ -7,7 +7,7 @@ import { EnrichStage } from '../../stages/enrich/enrich-stage.ts';
 import type { AccountRegistry } from '../../stages/enrich/account-registry.ts';
 import type { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
 import { ScopeStage } from '../../stages/scope/scope-stage.ts';
-import type { DeadLetterDraft, Item } from '../../stages/stage.ts';
+import type { DeadLetterDraft, Item, StageResult } from '../../stages/stage.ts';
 import { TrackStage } from '../../stages/track/track-stage.ts';
 import type { EvaluationStateStore, Transition, TrackedEvent } from '../../stages/track/track-stage.ts';
 import type { SlaPolicy } from '../../stages/track/sla-policy.ts';
@@ -70,6 +70,7 @@ export class BatchProcessor {
     try {
       return await this.#process(shardId, records, checkpoint, source, signal);
     } catch (error) {
+      this.#deps.metrics?.batchFailures.inc({ shard: shardId });
       // The commit did not happen: forget what this batch taught the stages, the shard rewinds to its checkpoint.
       this.#track.reset();
       this.#dedupe.forget();
@@ -84,21 +85,30 @@ export class BatchProcessor {
     source: string,
     signal: AbortSignal,
   ): Promise<BatchSummary> {
-    const decoded = this.#decode.processSync({ shardId, items: records });
-    const deduped = await this.#dedupe.process({ shardId, items: decoded.kept }, signal);
-    const enriched = this.#enrich.processSync({ shardId, items: deduped.kept });
-    const scoped = this.#scope.processSync({ shardId, items: enriched.kept });
-    const tracked = await this.#track.process({ shardId, items: scoped.kept }, signal);
-
-    const deadLetters: DeadLetterDraft[] = [...decoded.rejected];
+    const { tracked, rejected, counts } = await this.#stages(shardId, records, signal);
+    const deadLetters: DeadLetterDraft[] = [...rejected];
     if (this.#deps.sinks.length > 0 && tracked.kept.length > 0) {
-      const rawBySequence = new Map(decoded.kept.map((item) => [item.origin.sequenceNumber, item.value.raw]));
+      const rawBySequence = new Map(records.map((item) => [item.origin.sequenceNumber, item.value.data]));
+      const metrics = this.#deps.metrics;
       const results = await Promise.all(
         this.#deps.sinks.map(async (sink) => {
           const started = performance.now();
-          const r = await deliver(sink, { shardId, items: tracked.kept }, signal, this.#deps.logger.child({ sink: sink.name }));
-          this.#deps.metrics?.sinkLatency.observe({ sink: sink.name }, (performance.now() - started) / 1_000);
-          if (r.attempts > 1) this.#deps.metrics?.sinkRetries.inc({ sink: sink.name }, r.attempts - 1);
+          const labels = { sink: sink.name };
+          // Retries are counted as they happen, and a batch waiting on a failing sink shows as stalled until it settles.
+          let stalled = false;
+          const r = await deliver(sink, { shardId, items: tracked.kept }, signal, this.#deps.logger.child({ sink: sink.name }), undefined, {
+            onRetry: () => {
+              metrics?.sinkRetries.inc(labels);
+              if (!stalled) metrics?.sinkStalled.inc(labels);
+              stalled = true;
+            },
+            onRecovered: () => {
+              if (stalled) metrics?.sinkStalled.dec(labels);
+            },
+          });
+          metrics?.sinkLatency.observe(labels, (performance.now() - started) / 1_000);
+          metrics?.sinkRecords.inc({ ...labels, outcome: 'delivered' }, tracked.kept.length - r.rejected.length);
+          if (r.rejected.length > 0) metrics?.sinkRecords.inc({ ...labels, outcome: 'rejected' }, r.rejected.length);
           return { sink, r };
         }),
       );
@@ -122,22 +132,58 @@ export class BatchProcessor {
     const metrics = this.#deps.metrics;
     if (metrics) {
       metrics.commitLatency.observe((performance.now() - commitStarted) / 1_000);
-      metrics.records.inc({ stage: 'decode', outcome: 'kept' }, decoded.kept.length);
-      metrics.records.inc({ stage: 'decode', outcome: 'rejected' }, decoded.rejected.length);
-      metrics.records.inc({ stage: 'dedupe', outcome: 'kept' }, deduped.kept.length);
-      metrics.records.inc({ stage: 'dedupe', outcome: 'dropped' }, deduped.dropped.length);
-      metrics.records.inc({ stage: 'track', outcome: 'kept' }, tracked.kept.length);
+      const stage = (name: string, into: number, kept: number, other?: { outcome: string; count: number }) => {
+        metrics.records.inc({ stage: name, outcome: 'in' }, into);
+        metrics.records.inc({ stage: name, outcome: 'kept' }, kept);
+        if (other) metrics.records.inc({ stage: name, outcome: other.outcome }, other.count);
+      };
+      stage('decode', records.length, counts.decoded, { outcome: 'rejected', count: rejected.length });
+      stage('dedupe', counts.decoded, counts.deduped, { outcome: 'dropped', count: counts.duplicates });
+      stage('enrich', counts.deduped, counts.enriched);
+      stage('scope', counts.enriched, counts.scoped);
+      stage('track', counts.scoped, tracked.kept.length);
       for (const letter of deadLetters) metrics.deadLetters.inc({ stage: letter.stage });
       for (const [transition, count] of Object.entries(transitions)) if (count > 0) metrics.transitions.inc({ transition }, count);
       metrics.batches.inc({ shard: shardId });
+      metrics.sinkRecords.inc({ sink: 'postgres', outcome: 'delivered' }, tracked.kept.length);
       metrics.lastCommit.setToCurrentTime();
     }
     return {
       ...summary,
       records: records.length,
       accepted: tracked.kept.length,
-      duplicates: deduped.dropped.length,
+      duplicates: counts.duplicates,
       transitions,
     };
   }
+
+  /**
+   * The stages, in a function of their own so their intermediate results (the parsed and validated event trees) are
+   * garbage before the sinks are awaited: only the tracked events, the dead letters and the counts leave it. Held
+   * across a sink's round trip by four shards, those trees were a large part of the consumer's memory.
+   */
+  async #stages(
+    shardId: string,
+    records: readonly Item<RawRecord>[],
+    signal: AbortSignal,
+  ): Promise<{ tracked: StageResult<TrackedEvent>; rejected: DeadLetterDraft[]; counts: StageCounts }> {
+    const decoded = this.#decode.processSync({ shardId, items: records });
+    const deduped = await this.#dedupe.process({ shardId, items: decoded.kept }, signal);
+    const enriched = this.#enrich.processSync({ shardId, items: deduped.kept });
+    const scoped = this.#scope.processSync({ shardId, items: enriched.kept });
+    const tracked = await this.#track.process({ shardId, items: scoped.kept }, signal);
+    return {
+      tracked,
+      rejected: decoded.rejected,
+      counts: { decoded: decoded.kept.length, deduped: deduped.kept.length, duplicates: deduped.dropped.length, enriched: enriched.kept.length, scoped: scoped.kept.length },
+    };
+  }
+}
+
+interface StageCounts {
+  readonly decoded: number;
+  readonly deduped: number;
+  readonly duplicates: number;
+  readonly enriched: number;
+  readonly scoped: number;
 }

@@ -11,6 +11,14 @@ export interface DeliveryPolicy {
 
 export const DefaultDeliveryPolicy: DeliveryPolicy = { initialBackoffMs: 200, maxBackoffMs: 30_000 };
 
+/** Told as delivery goes, so a stall is visible while it lasts (metrics), not only once the batch settles. */
+export interface DeliveryObserver {
+  /** Before each wait for another attempt. */
+  onRetry?(attempt: number, pending: number): void;
+  /** Once, after at least one onRetry, when the batch is settled or the delivery ends (abort, non-retriable error). */
+  onRecovered?(): void;
+}
+
 export interface DeliveryResult<T> {
   /** Items the sink refused for good: the caller dead-letters them. */
   readonly rejected: readonly { readonly item: Item<T>; readonly reason: string }[];
@@ -28,35 +36,43 @@ export async function deliver<T>(
   signal: AbortSignal,
   logger: Logger,
   policy: DeliveryPolicy = DefaultDeliveryPolicy,
+  observer: DeliveryObserver = {},
 ): Promise<DeliveryResult<T>> {
   const rejected: { item: Item<T>; reason: string }[] = [];
   let pending: readonly Item<T>[] = batch.items;
   let attempts = 0;
   let backoff = policy.initialBackoffMs;
-  while (pending.length > 0) {
-    signal.throwIfAborted();
-    attempts++;
-    const outcome = await sink.write({ shardId: batch.shardId, items: pending }, signal);
-    if (outcome.status === 'delivered') break;
-    if (outcome.status === 'errored' && !outcome.retriable) {
-      throw new SinkError(sink.name, `write failed and is not retriable: ${outcome.error.message}`, { cause: outcome.error });
-    }
-    if (outcome.status === 'partial') {
-      for (const { index, reason } of outcome.rejected as readonly RejectedItem[]) {
-        const item = pending[index];
-        if (item) rejected.push({ item, reason });
+  let retried = false;
+  try {
+    while (pending.length > 0) {
+      signal.throwIfAborted();
+      attempts++;
+      const outcome = await sink.write({ shardId: batch.shardId, items: pending }, signal);
+      if (outcome.status === 'delivered') break;
+      if (outcome.status === 'errored' && !outcome.retriable) {
+        throw new SinkError(sink.name, `write failed and is not retriable: ${outcome.error.message}`, { cause: outcome.error });
       }
-      const next = outcome.retry.map((index) => pending[index]).filter((item): item is Item<T> => item !== undefined);
-      if (next.length === 0) break;
-      pending = next;
+      if (outcome.status === 'partial') {
+        for (const { index, reason } of outcome.rejected as readonly RejectedItem[]) {
+          const item = pending[index];
+          if (item) rejected.push({ item, reason });
+        }
+        const next = outcome.retry.map((index) => pending[index]).filter((item): item is Item<T> => item !== undefined);
+        if (next.length === 0) break;
+        pending = next;
+      }
+      const delay = Math.round(Math.random() * backoff);
+      logger.warn(
+        { attempt: attempts, retrying: pending.length, delayMs: delay, error: outcome.status === 'errored' ? outcome.error.message : undefined },
+        'sink write incomplete, retrying',
+      );
+      retried = true;
+      observer.onRetry?.(attempts, pending.length);
+      await sleep(delay, undefined, { signal });
+      backoff = Math.min(backoff * 2, policy.maxBackoffMs);
     }
-    const delay = Math.round(Math.random() * backoff);
-    logger.warn(
-      { attempt: attempts, retrying: pending.length, delayMs: delay, error: outcome.status === 'errored' ? outcome.error.message : undefined },
-      'sink write incomplete, retrying',
-    );
-    await sleep(delay, undefined, { signal });
-    backoff = Math.min(backoff * 2, policy.maxBackoffMs);
+  } finally {
+    if (retried) observer.onRecovered?.();
   }
   return { rejected, attempts };
 }

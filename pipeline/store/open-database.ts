@@ -22,9 +22,14 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<StateDatabase> {
   if (options.url) {
-    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 8 });
+    // A connection timeout, so an unreachable server fails fast (and /healthz answers) instead of waiting on TCP.
+    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 8, connectionTimeoutMillis: 10_000 });
     // An idle client's error (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
+    // Nor may a checked-out client's: a connection that breaks between two statements of a transaction emits 'error'
+    // with no pool listener attached. The statement in flight (or the next one) still fails, the caller rolls back and
+    // retries, and the pool discards the broken client on release.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', description: redactUrl(options.url), close: () => db.destroy() };
   }

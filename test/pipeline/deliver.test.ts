@@ -181,4 +181,25 @@ describe('deliver', () => {
     const result = await deliver(sink, batchOf(['a']), new AbortController().signal, logger, Fast);
     expect(result.attempts).toBe(26);
   });
+
+  it('tells its observer of each retry as it happens, and once when a stalled batch settles', async () => {
+    const events: string[] = [];
+    const sink = new ScriptedSink([retriable, () => ({ status: 'partial', retry: [1], rejected: [] }), delivered]);
+    await deliver(sink, batchOf(['a', 'b']), new AbortController().signal, logger, Fast, {
+      onRetry: (attempt, pending) => events.push(`retry ${attempt} (${pending} pending)`),
+      onRecovered: () => events.push('recovered'),
+    });
+    expect(events).toEqual(['retry 1 (2 pending)', 'retry 2 (1 pending)', 'recovered']);
+  });
+
+  it('does not call onRecovered for a batch delivered the first time, and does when a stalled delivery is aborted', async () => {
+    const events: string[] = [];
+    const observer = { onRetry: () => events.push('retry'), onRecovered: () => events.push('recovered') };
+    await deliver(new ScriptedSink([delivered]), batchOf(['a']), new AbortController().signal, logger, Fast, observer);
+    expect(events).toEqual([]);
+    const controller = new AbortController();
+    const sink = new ScriptedSink([() => (controller.abort(new Error('stop')), retriable())]);
+    await expect(deliver(sink, batchOf(['a']), controller.signal, logger, Fast, observer)).rejects.toThrow();
+    expect(events).toEqual(['retry', 'recovered']);
+  });
 });

@@ -47,6 +47,14 @@ describe('/metrics and /healthz', () => {
     expect(text).toContain('driftwatch_stage_records_total{stage="decode",outcome="kept"} 3');
     expect(text).toContain('driftwatch_stage_records_total{stage="decode",outcome="rejected"} 1');
     expect(text).toContain('driftwatch_stage_records_total{stage="dedupe",outcome="dropped"} 1');
+    // Records in and out of every stage: 4 in, 1 dead letter, 1 duplicate, 2 through enrich, scope and track.
+    expect(text).toContain('driftwatch_stage_records_total{stage="decode",outcome="in"} 4');
+    expect(text).toContain('driftwatch_stage_records_total{stage="dedupe",outcome="in"} 3');
+    for (const stage of ['enrich', 'scope', 'track']) {
+      expect(text).toContain(`driftwatch_stage_records_total{stage="${stage}",outcome="in"} 2`);
+      expect(text).toContain(`driftwatch_stage_records_total{stage="${stage}",outcome="kept"} 2`);
+    }
+    expect(text).toContain('driftwatch_sink_records_total{sink="postgres",outcome="delivered"} 2');
     expect(text).toContain('driftwatch_dead_letters_total{stage="decode"} 1');
     expect(text).toContain('driftwatch_finding_transitions_total{transition="opened"} 1');
     expect(text).toContain('driftwatch_finding_transitions_total{transition="recorded"} 1');

@@ -13,9 +13,14 @@ export interface LocalKinesis {
   close(): Promise<void>;
 }
 
+export interface LocalKinesisOptions {
+  /** Keep records in a LevelDB directory instead of memory (benchmarks with a million-record backlog). */
+  readonly path?: string;
+}
+
 /** kinesalite in this process: a real Kinesis API server (in memory), as the design brief prescribes. */
-export async function startLocalKinesis(): Promise<LocalKinesis> {
-  const server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1_000 });
+export async function startLocalKinesis(options: LocalKinesisOptions = {}): Promise<LocalKinesis> {
+  const server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1_000, ...(options.path ? { path: options.path } : {}) });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;

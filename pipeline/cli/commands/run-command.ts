@@ -66,10 +66,7 @@ export function registerRunCommand(program: Command, context: CliContext): void 
           pollIntervalMs: settings.DRIFTWATCH_POLL_INTERVAL_MS,
           refreshIntervalMs: Math.max(1_000, Math.floor(settings.DRIFTWATCH_LEASE_MS / 3)),
           logger,
-          onBatch: (shardId, summary, lagMs) => {
-            totals.add(summary);
-            metrics.shardLag.set({ shard: shardId }, lagMs);
-          },
+          onBatch: (_shardId, summary) => totals.add(summary),
           stopWhenCaughtUp: options.untilCaughtUp ?? false,
         });
         if (settings.DRIFTWATCH_METRICS_PORT !== undefined) {
@@ -78,16 +75,30 @@ export function registerRunCommand(program: Command, context: CliContext): void 
             metrics,
             logger,
             beforeScrape: async () => {
-              const row = await runtime.database.db
+              // Lag is read live, so it keeps growing while a shard is stalled (it is set before the query can fail).
+              metrics.shardLag.reset();
+              for (const [shard, lagMs] of consumer.shardLags()) metrics.shardLag.set({ shard }, lagMs);
+              const rows = await runtime.database.db
                 .selectFrom('notification_outbox')
-                .select((eb) => eb.fn.countAll<string>().as('n'))
-                .where('status', 'in', ['pending', 'claimed'])
-                .executeTakeFirstOrThrow();
-              metrics.outboxDepth.set(Number(row.n));
+                .select(['status', (eb) => eb.fn.countAll<string>().as('n'), (eb) => eb.fn.min('created_at').as('oldest')])
+                .where('status', 'in', ['pending', 'claimed', 'failed'])
+                .groupBy('status')
+                .execute();
+              const waiting = rows.filter((row) => row.status !== 'failed');
+              metrics.outboxDepth.set(waiting.reduce((sum, row) => sum + Number(row.n), 0));
+              const oldest = Math.min(...waiting.map((row) => new Date(row.oldest as unknown as string).getTime()));
+              metrics.outboxOldest.set(Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1_000) : 0);
+              metrics.outboxFailed.set(Number(rows.find((row) => row.status === 'failed')?.n ?? 0));
             },
             health: async () => {
               const database = await runtime.stateSink.healthcheck().then(() => 'ok', (error: unknown) => (error as Error).message);
-              return { healthy: database === 'ok' && !stop.signal.aborted, database, shards: consumer.runningShards, ...totals.toJSON() };
+              return {
+                healthy: database === 'ok' && !stop.signal.aborted,
+                database,
+                shards: consumer.runningShards,
+                lagMs: Object.fromEntries(consumer.shardLags()),
+                ...totals.toJSON(),
+              };
             },
           });
           await server.listen();

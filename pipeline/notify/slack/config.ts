@@ -73,6 +73,7 @@ export function slackNotifierConfigFrom(settings: Settings, overrides: Partial<S
     digestUpdateMs: settings.SLACK_DIGEST_UPDATE_MS,
     pollIntervalMs: settings.SLACK_POLL_INTERVAL_MS,
     requestTimeoutMs: settings.SLACK_REQUEST_TIMEOUT_MS,
+    leaseMs: settings.SLACK_CLAIM_LEASE_MS,
     ...(settings.DRIFTWATCH_RUNBOOK_BASE_URL ? { runbookBaseUrl: settings.DRIFTWATCH_RUNBOOK_BASE_URL } : {}),
     ...overrides,
   });

@@ -4,8 +4,10 @@ import type { EvaluationState, Finding } from '../../../stages/track/finding.ts'
 import type { TrackedEvent } from '../../../stages/track/track-stage.ts';
 import type { CommitSummary, StateCommit } from './state-commit.ts';
 import { LeaseLostError } from './lease-lost-error.ts';
+import { multiRowInsert } from './multi-row-insert.ts';
+import type { SqlValue } from './multi-row-insert.ts';
 
-// Postgres takes at most 65,535 parameters per statement; the widest row here has 24 columns.
+// Dead letters are few: a builder insert, chunked under Postgres's 65,535 parameters.
 const RowsPerStatement = 1_000;
 
 /** What the Slack notifier is asked to do, written beside the finding change (transactional outbox). */
@@ -41,23 +43,15 @@ export class PostgresStateSink {
       collect(value, evaluations, findings, intents);
     }
     return this.#db.transaction().execute(async (trx) => {
-      await insertChunked(eventIds, (chunk) =>
-        trx.insertInto('processed_events').values(chunk.map((event_id) => ({ event_id }))).onConflict((oc) => oc.doNothing()).execute(),
-      );
+      await multiRowInsert(trx, { table: 'processed_events', columns: ['event_id'], rows: eventIds.map((id) => [id]), tail: 'on conflict do nothing' });
       await upsertEvaluations(trx, [...evaluations.values()]);
       await upsertFindings(trx, [...findings.values()]);
-      await insertChunked(intents, (chunk) =>
-        trx
-          .insertInto('notification_outbox')
-          .values(chunk.map((intent) => ({
-            intent_id: `${intent.finding.findingId}:${intent.kind}`,
-            finding_id: intent.finding.findingId,
-            kind: intent.kind,
-            payload: JSON.stringify(intent),
-          })))
-          .onConflict((oc) => oc.doNothing())
-          .execute(),
-      );
+      await multiRowInsert(trx, {
+        table: 'notification_outbox',
+        columns: ['intent_id', 'finding_id', 'kind', 'payload'],
+        rows: intents.map((intent) => [`${intent.finding.findingId}:${intent.kind}`, intent.finding.findingId, intent.kind, JSON.stringify(intent)]),
+        tail: 'on conflict do nothing',
+      });
       await insertChunked(commit.deadLetters, (chunk) =>
         trx
           .insertInto('dead_letters')
@@ -110,61 +104,47 @@ async function insertChunked<T>(rows: readonly T[], insert: (chunk: readonly T[]
   for (let i = 0; i < rows.length; i += RowsPerStatement) await insert(rows.slice(i, i + RowsPerStatement));
 }
 
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const sqlValue = (value: unknown): SqlValue => (value instanceof Date ? value.toISOString() : ((value ?? null) as SqlValue));
+
 async function upsertEvaluations(trx: Transaction<Database>, states: readonly EvaluationState[]): Promise<void> {
-  await insertChunked(states, (chunk) =>
-    trx
-      .insertInto('evaluations')
-      .values(chunk.map((state) => {
-        const [account_id = '', region = '', rule = '', resource_type = '', ...rest] = state.evaluationKey.split('|');
-        return {
-          evaluation_key: state.evaluationKey,
-          account_id,
-          region,
-          rule,
-          resource_type,
-          resource_id: rest.join('|'),
-          compliance: state.compliance,
-          ordering_time: new Date(state.orderingTime),
-          event_id: state.eventId,
-          in_scope: state.inScope,
-          open_finding_id: state.openFinding?.findingId ?? null,
-          updated_at: new Date(),
-        };
-      }))
-      .onConflict((oc) =>
-        oc.column('evaluation_key').doUpdateSet((eb) => ({
-          compliance: eb.ref('excluded.compliance'),
-          ordering_time: eb.ref('excluded.ordering_time'),
-          event_id: eb.ref('excluded.event_id'),
-          in_scope: eb.ref('excluded.in_scope'),
-          open_finding_id: eb.ref('excluded.open_finding_id'),
-          updated_at: eb.ref('excluded.updated_at'),
-        }))
-          // Belt and braces for the ordering rule: a stored newer result is never overwritten.
-          .where('evaluations.ordering_time', '<', (eb) => eb.ref('excluded.ordering_time')),
-      )
-      .execute(),
-  );
+  await multiRowInsert(trx, {
+    table: 'evaluations',
+    columns: ['evaluation_key', 'account_id', 'region', 'rule', 'resource_type', 'resource_id', 'compliance', 'ordering_time', 'event_id', 'in_scope', 'open_finding_id'],
+    computed: { column: 'updated_at', sql: 'now()' },
+    rows: states.map((state) => {
+      const [account = '', region = '', rule = '', resourceType = '', ...rest] = state.evaluationKey.split('|');
+      return [state.evaluationKey, account, region, rule, resourceType, rest.join('|'), state.compliance, iso(state.orderingTime), state.eventId, state.inScope, state.openFinding?.findingId ?? null];
+    }),
+    tail: `on conflict (evaluation_key) do update set
+      compliance = excluded.compliance, ordering_time = excluded.ordering_time, event_id = excluded.event_id,
+      in_scope = excluded.in_scope, open_finding_id = excluded.open_finding_id, updated_at = excluded.updated_at
+      where evaluations.ordering_time < excluded.ordering_time`,
+  });
 }
+
+// The columns of findingRow the commit writes (updated_at is now()); escalation and exception columns keep their values.
+const FindingColumns = [
+  'finding_id', 'evaluation_key', 'account_id', 'account_name', 'region', 'rule', 'config_rule_name', 'rule_title', 'resource_type', 'resource_id',
+  'severity', 'environment', 'owner', 'slack_channel', 'annotation', 'status', 'opened_at', 'opened_event_id', 'deadline', 'resolved_at', 'resolution',
+  'resolved_event_id',
+] as const satisfies readonly (keyof Insertable<FindingsTable>)[];
 
 async function upsertFindings(trx: Transaction<Database>, findings: readonly Finding[]): Promise<void> {
   // Resolve before open: the partial unique index allows one open finding per key at every row.
   const ordered = [...findings].sort((a, b) => (a.status === b.status ? 0 : a.status === 'resolved' ? -1 : 1));
-  await insertChunked(ordered, (chunk) =>
-    trx
-      .insertInto('findings')
-      .values(chunk.map(findingRow))
-      .onConflict((oc) =>
-        oc.column('finding_id').doUpdateSet((eb) => ({
-          status: eb.ref('excluded.status'),
-          resolved_at: eb.ref('excluded.resolved_at'),
-          resolution: eb.ref('excluded.resolution'),
-          resolved_event_id: eb.ref('excluded.resolved_event_id'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .execute(),
-  );
+  await multiRowInsert(trx, {
+    table: 'findings',
+    columns: FindingColumns,
+    computed: { column: 'updated_at', sql: 'now()' },
+    rows: ordered.map((f) => {
+      const row = findingRow(f);
+      return FindingColumns.map((column) => sqlValue(row[column]));
+    }),
+    tail: `on conflict (finding_id) do update set
+      status = excluded.status, resolved_at = excluded.resolved_at, resolution = excluded.resolution,
+      resolved_event_id = excluded.resolved_event_id, updated_at = excluded.updated_at`,
+  });
 }
 
 /** A finding as a `findings` row (the columns the pipeline owns; escalation and exception columns keep their values). */

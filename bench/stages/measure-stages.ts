@@ -1,0 +1,120 @@
+import { DecodeStage } from '../../stages/decode/decode-stage.ts';
+import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import { DedupeStage } from '../../stages/dedupe/dedupe-stage.ts';
+import { EnrichStage } from '../../stages/enrich/enrich-stage.ts';
+import { AccountRegistry } from '../../stages/enrich/account-registry.ts';
+import { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
+import { ScopeStage } from '../../stages/scope/scope-stage.ts';
+import { SlaPolicy } from '../../stages/track/sla-policy.ts';
+import { TrackStage } from '../../stages/track/track-stage.ts';
+import type { EvaluationState } from '../../stages/track/finding.ts';
+import type { Item } from '../../stages/stage.ts';
+import { AccountRegistryFile } from '../../schemas/account-registry.ts';
+import { createSyntheticOrg, generateTraffic } from '../../pipeline/demo/synthetic-org.ts';
+
+export interface StagesOptions {
+  readonly events: number;
+  readonly rounds: number;
+}
+
+export interface StagesResult {
+  readonly events: number;
+  readonly meanEventBytes: number;
+  readonly rounds: number;
+  readonly rawBase64JsonPerSecond: number;
+  readonly stagesPerSecond: number;
+  readonly ratio: number;
+  readonly goal: string;
+  readonly met: boolean;
+  readonly node: string;
+}
+
+const BatchSize = 1_000;
+
+/**
+ * In-memory throughput of decode+validate+dedupe+enrich+scope+track, beside the raw base64 + JSON.parse rate measured
+ * in the same run on the same records. One core (the calling thread); median of `rounds` after a warm-up round.
+ */
+export async function measureStages(options: StagesOptions): Promise<StagesResult> {
+  const org = createSyntheticOrg({ accounts: 120, seed: 3 });
+  const encoded: string[] = [];
+  let bytes = 0;
+  for (const delivery of generateTraffic(org, { deliveries: options.events, seed: 9, malformedRate: 0, duplicateRate: 0.03 })) {
+    encoded.push(delivery.data.toString('base64'));
+    bytes += delivery.data.byteLength;
+  }
+
+  const rawRound = (): number => {
+    const start = performance.now();
+    let sink = 0;
+    for (const data of encoded) {
+      const parsed = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { id: string };
+      sink += parsed.id.length;
+    }
+    if (sink === 0) throw new Error('unreachable');
+    return performance.now() - start;
+  };
+
+  const stagesRound = async (): Promise<number> => {
+    const decode = new DecodeStage({ maxRecordBytes: 262_144 });
+    const dedupe = new DedupeStage();
+    const enrich = new EnrichStage({ catalog: RuleCatalog.builtIn(), accounts: new AccountRegistry(AccountRegistryFile.parse({ accounts: org.accounts })) });
+    const scope = new ScopeStage();
+    const memory = new Map<string, EvaluationState>();
+    const track = new TrackStage({ store: { load: async () => memory }, sla: SlaPolicy.defaults() });
+    const signal = new AbortController().signal;
+    let kept = 0;
+    const start = performance.now();
+    for (let offset = 0; offset < encoded.length; offset += BatchSize) {
+      const items: Item<RawRecord>[] = [];
+      const end = Math.min(offset + BatchSize, encoded.length);
+      for (let i = offset; i < end; i++) {
+        items.push({ origin: { shardId: 'bench', sequenceNumber: String(i) }, value: { data: Buffer.from(encoded[i]!, 'base64') } });
+      }
+      const decoded = decode.processSync({ shardId: 'bench', items });
+      const deduped = await dedupe.process({ shardId: 'bench', items: decoded.kept }, signal);
+      const enriched = enrich.processSync({ shardId: 'bench', items: deduped.kept });
+      const scoped = scope.processSync({ shardId: 'bench', items: enriched.kept });
+      const tracked = await track.process({ shardId: 'bench', items: scoped.kept }, signal);
+      dedupe.remember(tracked.kept.map((item) => item.value.event.eventId));
+      kept += tracked.kept.length;
+    }
+    if (kept === 0) throw new Error('no events kept');
+    return performance.now() - start;
+  };
+
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  rawRound();
+  await stagesRound();
+  const raw: number[] = [];
+  const stages: number[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    raw.push(rawRound());
+    stages.push(await stagesRound());
+  }
+  const rawRate = options.events / (median(raw) / 1_000);
+  const stagesRate = options.events / (median(stages) / 1_000);
+  return {
+    events: options.events,
+    meanEventBytes: Math.round(bytes / encoded.length),
+    rounds: options.rounds,
+    rawBase64JsonPerSecond: Math.round(rawRate),
+    stagesPerSecond: Math.round(stagesRate),
+    ratio: Number((stagesRate / rawRate).toFixed(3)),
+    goal: 'stages >= 60% of raw',
+    met: stagesRate >= 0.6 * rawRate,
+    node: process.version,
+  };
+}
+
+/** The human-readable lines of a result (the format `npm run bench:stages` has always printed). */
+export function formatStages(result: StagesResult): string {
+  const f = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10);
+  return [
+    `bench:stages — ${result.events.toLocaleString('en-US')} events of ~${result.meanEventBytes} bytes, median of ${result.rounds} rounds, one core (${result.node})`,
+    `  raw base64 + JSON.parse                          ${f(result.rawBase64JsonPerSecond)} events/s`,
+    `  decode+validate+dedupe+enrich+scope+track        ${f(result.stagesPerSecond)} events/s`,
+    `  ratio                                            ${(result.ratio * 100).toFixed(1).padStart(9)} %   (goal >= 60 %: ${result.met ? 'met' : 'NOT met'})`,
+    '',
+  ].join('\n');
+}
