@@ -28,17 +28,19 @@ interface Snapshot {
  * process that exits inside the window still counts with what it had used at its last sample.
  */
 export function startCpuAccounting(groups: CpuGroups, sampleMs = 500): { stop(): CpuAccount } {
-  const first = snapshot(groups);
+  const groupByPid = new Map<number, string>();
+  const snapshot = () => take(groups, groupByPid);
+  const first = snapshot();
   const latest = new Map(first.ticks);
   const merge = (next: Snapshot) => {
     for (const [pid, entry] of next.ticks) latest.set(pid, entry);
   };
-  const timer = setInterval(() => merge(snapshot(groups)), sampleMs);
+  const timer = setInterval(() => merge(snapshot()), sampleMs);
   timer.unref();
   return {
     stop: () => {
       clearInterval(timer);
-      const last = snapshot(groups);
+      const last = snapshot();
       merge(last);
       const byGroup: Record<string, number> = {};
       for (const [pid, now] of latest) {
@@ -53,7 +55,7 @@ export function startCpuAccounting(groups: CpuGroups, sampleMs = 500): { stop():
   };
 }
 
-function snapshot(groups: CpuGroups): Snapshot {
+function take(groups: CpuGroups, groupByPid: Map<number, string>): Snapshot {
   const ticks = new Map<number, { group: string; ticks: number }>();
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
@@ -65,8 +67,14 @@ function snapshot(groups: CpuGroups): Snapshot {
       const fields = stat.slice(close + 2).split(' ');
       // utime and stime are fields 14 and 15 of /proc/<pid>/stat; fields[0] here is field 3.
       const used = Number(fields[11]) + Number(fields[12]);
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      ticks.set(pid, { group: groups.classify(pid, comm, cmdline) ?? 'other processes', ticks: used });
+      let group = groupByPid.get(pid);
+      if (group === undefined) {
+        // A process's command line does not change: read and classify it once, so sampling stays cheap.
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+        group = groups.classify(pid, comm, cmdline) ?? 'other processes';
+        groupByPid.set(pid, group);
+      }
+      ticks.set(pid, { group, ticks: used });
     } catch {
       // The process ended while we looked.
     }

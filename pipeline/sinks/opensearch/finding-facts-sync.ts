@@ -174,7 +174,11 @@ export class FindingFactsSync implements BackgroundService {
       .map((f) => `${JSON.stringify({ update: { _index: this.#index, _id: f.findingId, retry_on_conflict: 3 } })}\n${JSON.stringify({ doc: factsDocument(f) })}\n`)
       .join('');
     const pending = this.#client.transport.request({ method: 'POST', path: '/_bulk', bulkBody: body, querystring: { filter_path: BulkFilterPath } });
-    const onAbort = () => pending.abort();
+    // A block body on purpose: abort() returns the request, a thenable, and an AbortSignal listener that returns a
+    // thenable gets its rejection rethrown by Node as an uncaught exception (a crash at every stop mid-request).
+    const onAbort = () => {
+      pending.abort();
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       const response = await pending;

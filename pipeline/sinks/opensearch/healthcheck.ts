@@ -23,7 +23,11 @@ export async function checkOpenSearchHealth(client: Client, options: Healthcheck
   let body: unknown;
   try {
     const request = client.transport.request({ method: 'GET', path, querystring: options.serverless ? { format: 'json' } : {} }, { requestTimeout: timeoutMs });
-    const onAbort = () => request.abort();
+    // A block body on purpose: abort() returns the request, a thenable, and an AbortSignal listener that returns a
+    // thenable gets its rejection rethrown by Node as an uncaught exception (a crash at every stop mid-request).
+    const onAbort = () => {
+      request.abort();
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       body = (await request).body;

@@ -136,7 +136,11 @@ export class OpenSearchSink implements Sink<TrackedEvent> {
       bulkBody: request.body,
       querystring: { filter_path: BulkFilterPath },
     });
-    const onAbort = () => pending.abort();
+    // A block body on purpose: abort() returns the request, a thenable, and an AbortSignal listener that returns a
+    // thenable gets its rejection rethrown by Node as an uncaught exception (a crash at every stop mid-request).
+    const onAbort = () => {
+      pending.abort();
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       const response = await pending;
