@@ -41,6 +41,9 @@ export interface AnalystQuery {
 /** Findings covered by an active risk exception are accepted risk, not work: they stay out of the work queues. */
 export const NotExcepted = { term: { excepted: true } } as const;
 
+/** Open findings that no risk exception covers: what people are expected to fix now. */
+export const OpenNotExcepted = { bool: { filter: [{ term: { status: 'open' } }], must_not: [NotExcepted] } } as const;
+
 export const HourMs = 3_600_000;
 export const DayMs = 86_400_000;
 

@@ -1,6 +1,6 @@
 import { IndexNames } from '../../sinks/opensearch/index-names.ts';
 import type { AnalystQuery } from '../analyst-query.ts';
-import { NotExcepted, aggregationsOf, bucketsOf, totalOf } from '../analyst-query.ts';
+import { OpenNotExcepted, aggregationsOf, bucketsOf, totalOf } from '../analyst-query.ts';
 
 /** What is open right now, by severity (most urgent first) and account. */
 export const OpenBySeverity: AnalystQuery = {
@@ -20,7 +20,7 @@ export const OpenBySeverity: AnalystQuery = {
     body: {
       size: 0,
       track_total_hits: true,
-      query: { bool: { filter: [{ term: { status: 'open' } }], must_not: [NotExcepted] } },
+      query: OpenNotExcepted,
       aggs: {
         severity: {
           terms: { field: 'severity', size: 10, order: [{ rank: 'desc' }, { _key: 'asc' }] },

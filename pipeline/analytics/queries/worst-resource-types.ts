@@ -1,6 +1,6 @@
 import { IndexNames } from '../../sinks/opensearch/index-names.ts';
 import type { AnalystQuery } from '../analyst-query.ts';
-import { NotExcepted, aggregationsOf, bucketsOf, countOf, totalOf } from '../analyst-query.ts';
+import { OpenNotExcepted, aggregationsOf, bucketsOf, countOf, totalOf } from '../analyst-query.ts';
 
 /** Resource types with the most open findings: where a platform fix (a module, a guardrail) pays off most. */
 export const WorstResourceTypes: AnalystQuery = {
@@ -20,7 +20,7 @@ export const WorstResourceTypes: AnalystQuery = {
     body: {
       size: 0,
       track_total_hits: true,
-      query: { bool: { filter: [{ term: { status: 'open' } }], must_not: [NotExcepted] } },
+      query: OpenNotExcepted,
       aggs: {
         type: {
           terms: { field: 'resourceType', size: context.limit, order: [{ _count: 'desc' }, { _key: 'asc' }] },
