@@ -21,13 +21,14 @@ export function failureKind(error: unknown): FailureKind {
   const e = error as { name?: unknown; code?: unknown; message?: unknown } | null;
   if (e?.name === 'AbortError' || e?.name === 'TimeoutError') return 'transient';
   const code = typeof e?.code === 'string' ? e.code : '';
+  // System error codes first: EPIPE has the shape of a SQLSTATE.
+  if (TransientCodes.has(code)) return 'transient';
   if (/^[0-9A-Z]{5}$/.test(code)) {
     const sqlClass = code.slice(0, 2);
     if (DataClasses.has(sqlClass)) return 'data';
     if (TransientClasses.has(sqlClass)) return 'transient';
     return 'other';
   }
-  if (TransientCodes.has(code)) return 'transient';
   if (typeof e?.message === 'string' && TransientMessages.test(e.message)) return 'transient';
   return 'other';
 }
