@@ -91,11 +91,7 @@ export async function redriveDeadLetters(runtime: Runtime, options: RedriveOptio
   if (sinkEvents.length > 0) {
     const effects = await runtime.stateSink.firstEffects(sinkEvents.map((s) => s.event.eventId));
     for (const { id, stage, origin, event } of sinkEvents) {
-      const effect = effects.get(event.eventId);
-      if (!effect) {
-        failures.set(id, 'the first effect of this event is not recorded (committed before migration 0005, or pruned): re-process it with `driftwatch replay` instead');
-        continue;
-      }
+      const effect = effects.get(event.eventId)!;
       const sinkName = stage.slice('sink:'.length);
       const list = sinkRetries.get(sinkName) ?? [];
       list.push({ id, item: { origin, value: { event, transition: effect.transition, state: null, finding: effect.finding, rebuilt: true } } });
