@@ -187,6 +187,15 @@ describe('two writers on the same evaluation keys: replay and redrive beside run
       gates.set(eventId, g);
       return g;
     };
+    /** A dead letter of the stream, as the live writer would have stored it. */
+    const deadLetter = async (e: ComplianceChangeEvent, sequenceNumber: string, stage: string, reason: string) => {
+      const raw = Buffer.from(JSON.stringify(e));
+      const shardId = 'shardId-000000000000';
+      await db
+        .insertInto('dead_letters')
+        .values({ letter_key: deadLetterKeyOf('kinesis', shardId, sequenceNumber, stage, raw), source: 'kinesis', shard_id: shardId, sequence_number: sequenceNumber, stage, reason, raw, redriven_at: null })
+        .execute();
+    };
     // The order in which events reached Postgres: what a single writer is fed for the comparison.
     const serialized: ComplianceChangeEvent[] = [];
 
@@ -251,11 +260,7 @@ describe('two writers on the same evaluation keys: replay and redrive beside run
       const d3 = event('d3', 'case-4', 'NON_COMPLIANT', 250);
       const d4 = event('d4', 'case-4', 'COMPLIANT', 300);
       await liveWrites(d1);
-      const raw = Buffer.from(JSON.stringify(d3));
-      await db
-        .insertInto('dead_letters')
-        .values({ letter_key: deadLetterKeyOf('kinesis', 'shardId-000000000000', '42', 'enrich', raw), source: 'kinesis', shard_id: 'shardId-000000000000', sequence_number: '42', stage: 'enrich', reason: 'rule catalog failed to load', raw, redriven_at: null })
-        .execute();
+      await deadLetter(d3, '42', 'enrich', 'rule catalog failed to load');
       const g4 = gate('d3');
       const redrive4 = redrive();
       await g4.reached;
@@ -272,11 +277,7 @@ describe('two writers on the same evaluation keys: replay and redrive beside run
       await db.deleteFrom('processed_events').where('event_id', '=', 'a1').execute();
       const r5 = await replay(a1);
       expect(JSON.parse(r5.stdout)).toMatchObject({ accepted: 1, stale: 1 });
-      const rawC2 = Buffer.from(JSON.stringify(c2));
-      await db
-        .insertInto('dead_letters')
-        .values({ letter_key: deadLetterKeyOf('kinesis', 'shardId-000000000000', '43', 'sink:opensearch', rawC2), source: 'kinesis', shard_id: 'shardId-000000000000', sequence_number: '43', stage: 'sink:opensearch', reason: 'opensearch was refusing writes', raw: rawC2, redriven_at: null })
-        .execute();
+      await deadLetter(c2, '43', 'sink:opensearch', 'opensearch was refusing writes');
       const r6 = await redrive();
       expect(JSON.parse(r6.stdout)).toMatchObject({ considered: 1, redriven: 1 });
     } finally {
