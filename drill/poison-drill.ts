@@ -6,7 +6,7 @@ import { checkOpenSearch, checkPostgres, trafficOf } from './support/drill-check
 import type { Check } from './support/drill-checks.ts';
 import { DrillConsumerSettings, drillResult, drillTraffic } from './support/drill-run.ts';
 import type { DrillResult } from './support/drill-run.ts';
-import { samplePoison } from './poison-records.ts';
+import { keySeparatorCollisions, samplePoison } from './poison-records.ts';
 import type { PoisonRecord } from './poison-records.ts';
 
 export interface PoisonDrillOptions {
@@ -21,11 +21,16 @@ export interface PoisonDrillOptions {
 /**
  * Poison: fast-check generated malformed records mixed at random into valid traffic. Each must become a dead letter
  * with a reason and its exact bytes; every valid event must still be processed (Postgres = oracle, OpenSearch once).
+ * The poison includes values only the state store refuses (NUL, unpaired surrogates, over-long ids and names), and the
+ * valid traffic pairs of resources a `|`-joined key would merge.
  */
 export async function runPoisonDrill(options: PoisonDrillOptions): Promise<DrillResult> {
   const started = Date.now();
   const log = options.log ?? (() => undefined);
-  const { org, deliveries: valid } = drillTraffic(options.validEvents, options.seed, { malformedRate: 0 });
+  const { org, deliveries: traffic } = drillTraffic(options.validEvents, options.seed, { malformedRate: 0 });
+  // Valid events that only an unambiguous evaluation key tells apart: the oracle expects two findings per pair.
+  const collisions = keySeparatorCollisions(org.accounts.map((a) => a.id), Math.max(1, Math.floor(options.validEvents / 100)), Date.now() - 30_000);
+  const valid = [...traffic, ...collisions];
   const poison = samplePoison(options.poison, options.seed);
   // A random merge keeps each side in its own order (the oracle needs the valid events in put order).
   const random = seededRandom(options.seed + 99);
@@ -79,7 +84,7 @@ export async function runPoisonDrill(options: PoisonDrillOptions): Promise<Drill
     ];
     const kinds = new Map<string, number>();
     for (const record of poison) kinds.set(record.kind, (kinds.get(record.kind) ?? 0) + 1);
-    return drillResult('poison', started, { validRecords: valid.length, poisonRecords: poison.length, poisonKinds: kinds.size }, checks, [
+    return drillResult('poison', started, { validRecords: valid.length, collisionEvents: collisions.length, poisonRecords: poison.length, poisonKinds: kinds.size }, checks, [
       `poison kinds: ${[...kinds.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`,
       `dead-letter reasons (kind: reason): ${[...reasons.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} (${v})`).join('; ')}`,
     ]);

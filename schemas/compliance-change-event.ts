@@ -1,4 +1,18 @@
 import { z } from 'zod';
+import { storableString } from './storable-text.ts';
+
+/**
+ * Bounds are AWS Config's own (EvaluationResultQualifier: rule name 1-128, resource type 1-256, resource id 1-768) or,
+ * for fields AWS does not bound, generous ones; every string must be one the state store can hold (storable-text.ts).
+ * A value outside them is a dead letter with its reason, never a batch the store refuses.
+ */
+const RuleName = storableString({ min: 1, max: 128 });
+const ResourceType = storableString({ min: 1, max: 256 });
+const ResourceId = storableString({ min: 1, max: 768 });
+const Region = z.string().min(1).max(32).regex(/^[a-z0-9-]+$/, 'an AWS region is lowercase letters, digits and dashes');
+const AccountId = z.string().regex(/^\d{12}$/, 'an AWS account id has 12 digits');
+const ShortText = storableString({ max: 128 });
+const LongText = storableString({ max: 2_048 });
 
 /** AWS Config compliance values; anything else is a dead letter, not a guess. */
 export const ComplianceType = z.enum(['COMPLIANT', 'NON_COMPLIANT', 'NOT_APPLICABLE', 'INSUFFICIENT_DATA']);
@@ -39,19 +53,20 @@ function isRealDateTime(value: string): boolean {
 export const EvaluationResult = z.object({
   evaluationResultIdentifier: z.object({
     evaluationResultQualifier: z.object({
-      configRuleName: z.string().min(1),
-      resourceType: z.string().min(1),
-      resourceId: z.string().min(1),
-      evaluationMode: z.string().optional(),
+      configRuleName: RuleName,
+      resourceType: ResourceType,
+      resourceId: ResourceId,
+      evaluationMode: ShortText.optional(),
     }),
     orderingTimestamp: IsoTimestamp,
-    resourceEvaluationId: z.string().optional(),
+    resourceEvaluationId: ShortText.optional(),
   }),
   complianceType: ComplianceType,
   resultRecordedTime: IsoTimestamp.optional(),
   configRuleInvokedTime: IsoTimestamp.optional(),
-  annotation: z.string().optional(),
-  resultToken: z.string().optional(),
+  // AWS bounds annotations at 256; they are stored in unindexed columns only, so only the record size bounds them here.
+  annotation: storableString({ max: 262_144 }).optional(),
+  resultToken: storableString({ max: 262_144 }).optional(),
 });
 export type EvaluationResult = z.infer<typeof EvaluationResult>;
 
@@ -68,26 +83,26 @@ export type EvaluationResult = z.infer<typeof EvaluationResult>;
  *     resourceType: 'AWS::EC2::SecurityGroup', newEvaluationResult: { ... } } }
  */
 export const ComplianceChangeEvent = z.object({
-  version: z.string(),
-  id: z.string().min(1).max(128),
+  version: ShortText,
+  id: storableString({ min: 1, max: 128 }),
   'detail-type': z.literal('Config Rules Compliance Change'),
   source: z.literal('aws.config'),
-  account: z.string().regex(/^\d{12}$/, 'an AWS account id has 12 digits'),
+  account: AccountId,
   time: IsoTimestamp,
-  region: z.string().min(1),
-  resources: z.array(z.string()).default([]),
+  region: Region,
+  resources: z.array(LongText).max(1_000).default([]),
   detail: z.object({
-    resourceId: z.string().min(1),
-    awsRegion: z.string().min(1),
-    awsAccountId: z.string().regex(/^\d{12}$/, 'an AWS account id has 12 digits'),
-    configRuleName: z.string().min(1),
-    recordVersion: z.string().optional(),
-    configRuleARN: z.string().optional(),
+    resourceId: ResourceId,
+    awsRegion: Region,
+    awsAccountId: AccountId,
+    configRuleName: RuleName,
+    recordVersion: ShortText.optional(),
+    configRuleARN: LongText.optional(),
     messageType: z.literal('ComplianceChangeNotification'),
     newEvaluationResult: EvaluationResult.optional(),
     oldEvaluationResult: EvaluationResult.optional(),
     notificationCreationTime: IsoTimestamp,
-    resourceType: z.string().min(1),
+    resourceType: ResourceType,
   }),
 });
 export type ComplianceChangeEvent = z.infer<typeof ComplianceChangeEvent>;

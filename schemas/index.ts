@@ -3,3 +3,4 @@ export * from './rule-catalog.ts';
 export * from './account-registry.ts';
 export * from './sla-policy.ts';
 export * from './settings.ts';
+export * from './storable-text.ts';

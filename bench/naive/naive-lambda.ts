@@ -16,6 +16,8 @@ import { EnrichStage } from '../../stages/enrich/enrich-stage.ts';
 import { AccountRegistry } from '../../stages/enrich/account-registry.ts';
 import { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
 import { Documents } from '../../pipeline/sinks/opensearch/documents.ts';
+import { deadLetterKeyOf } from '../../pipeline/sinks/postgres/dead-letter-key.ts';
+import { toStorableText } from '../../schemas/storable-text.ts';
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -69,13 +71,12 @@ async function shardLoop(shardId: string): Promise<void> {
         const data = record.Data ?? new Uint8Array();
         const decoded = decode.decodeOne(data);
         if (typeof decoded === 'string') {
-          await client.query('insert into dead_letters (source, shard_id, sequence_number, stage, reason, raw) values ($1, $2, $3, $4, $5, $6) on conflict do nothing', ['naive', shardId, record.SequenceNumber, 'decode', decoded, Buffer.from(data)]);
+          await client.query('insert into dead_letters (letter_key, source, shard_id, sequence_number, stage, reason, raw) values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing', [deadLetterKeyOf('naive', shardId, record.SequenceNumber!, 'decode', data), 'naive', shardId, record.SequenceNumber, 'decode', toStorableText(decoded), Buffer.from(data)]);
           totals.deadLetters++;
           continue;
         }
         const event = enrich.enrichOne({ event: decoded, raw: data });
-        const [account, region, rule, resourceType, ...rest] = event.evaluationKey.split('|');
-        await client.query(UpsertSql, [event.eventId, event.evaluationKey, account, region, rule, resourceType, rest.join('|'), event.compliance, new Date(event.orderingTime)]);
+        await client.query(UpsertSql, [event.eventId, event.evaluationKey, event.accountId, event.region, event.rule, event.resourceType, event.resourceId, event.compliance, new Date(event.orderingTime)]);
         await indexDocument(event.eventId, JSON.stringify(Documents.event({ event, transition: 'recorded', state: null, finding: null })));
         totals.events++;
       }

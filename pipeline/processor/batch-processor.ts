@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
+import { toStorableText } from '../../schemas/storable-text.ts';
 import { DecodeStage } from '../../stages/decode/decode-stage.ts';
 import type { RawRecord } from '../../stages/decode/decode-stage.ts';
 import { DedupeStage } from '../../stages/dedupe/dedupe-stage.ts';
-import type { ProcessedEventIndex } from '../../stages/dedupe/dedupe-stage.ts';
 import { EnrichStage } from '../../stages/enrich/enrich-stage.ts';
+import type { EnrichedEvent } from '../../stages/enrich/enriched-event.ts';
 import type { AccountRegistry } from '../../stages/enrich/account-registry.ts';
 import type { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
 import { ScopeStage } from '../../stages/scope/scope-stage.ts';
@@ -13,51 +14,87 @@ import type { EvaluationStateStore, Transition, TrackedEvent } from '../../stage
 import type { SlaPolicy } from '../../stages/track/sla-policy.ts';
 import { deliver } from '../sinks/deliver.ts';
 import type { Sink } from '../sinks/sink.ts';
+import { SinkError } from '../sinks/sink.ts';
 import type { CommitSummary, ShardCheckpoint } from '../sinks/postgres/state-commit.ts';
 import type { PostgresStateSink } from '../sinks/postgres/postgres-state-sink.ts';
+import { StateConflictError } from '../sinks/postgres/state-conflict-error.ts';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.ts';
+import { failureKind, isContention } from './failure-kind.ts';
+import type { FailureKind } from './failure-kind.ts';
+import type { HookedBatch, ProcessorHooks } from './processor-hooks.ts';
+import { RewindCounter } from './rewind-counter.ts';
 
 export interface ProcessorDependencies {
   readonly catalog: RuleCatalog;
   readonly accounts: AccountRegistry;
   readonly sla: SlaPolicy;
   readonly stateStore: EvaluationStateStore;
-  readonly processedIndex?: ProcessedEventIndex;
-  readonly stateSink: Pick<PostgresStateSink, 'commit'>;
-  /** Idempotent sinks written before the state commit (OpenSearch). */
+  readonly stateSink: Pick<PostgresStateSink, 'commit' | 'settle' | 'firstEffects'>;
+  /** Idempotent sinks written once Postgres has decided the batch's effects (OpenSearch). */
   readonly sinks: readonly Sink<TrackedEvent>[];
   readonly maxRecordBytes: number;
   /** Evaluation states the track stage keeps per shard (default: the stage's own). */
   readonly stateCacheSize?: number;
   readonly logger: Logger;
   readonly metrics?: PipelineMetrics;
+  /** Test hooks that force interleavings between writers. */
+  readonly hooks?: ProcessorHooks;
+  /** Failures in a row at the same first record before the failing records are isolated (default 3). */
+  readonly rewindLimit?: number;
+}
+
+/** Optional behaviour of one `process` call; without it, a batch is processed as the stream's batches are. */
+export interface ProcessOptions {
+  /**
+   * Return the batch's dead letters in the summary instead of storing them: `redrive` re-processes dead letters and
+   * marks the ones that fail again itself, rather than storing a second copy of each.
+   */
+  readonly returnDeadLetters?: boolean;
 }
 
 export interface BatchSummary extends CommitSummary {
   readonly records: number;
+  /** Events whose effect this batch committed. */
   readonly accepted: number;
+  /** Events already committed (by this writer earlier, or by another one): their first effect stands. */
   readonly duplicates: number;
   readonly transitions: Readonly<Record<Transition, number>>;
+  /** With `returnDeadLetters`: the dead letters of the batch, not stored. */
+  readonly returnedDeadLetters?: readonly DeadLetterDraft[];
 }
 
+// A deadlock or serialization failure between writers: the transaction is simply tried again, this many times.
+const ContentionRetries = 3;
+
 /**
- * decode -> dedupe -> enrich -> scope -> track, then every idempotent sink, then the state commit (with the
- * checkpoint). One instance per shard: the dedupe and track stages hold that shard's recent memory.
+ * decode -> dedupe -> enrich -> scope -> track, then the state commit, then every idempotent sink, then the
+ * checkpoint. One instance per shard: the dedupe and track stages hold that shard's recent memory.
+ *
+ * Postgres decides first, the sinks follow (issue 17): the commit arbitrates between writers of the same evaluation key
+ * and returns the effects that hold, so OpenSearch only ever receives committed effects (a writer whose cache was
+ * behind never indexes the finding it wrongly believed in). The checkpoint moves after the sinks, in a second small
+ * transaction: a crash in between re-reads the batch, whose events are then duplicates whose first effects are
+ * rebuilt from Postgres and re-sent, so nothing is lost and nothing is overwritten.
+ *
+ * A record the store refuses (issue 9) cannot stop the shard: a commit failing with a data error is split until the
+ * record is found, that record becomes a dead letter, the rest commits. A batch failing at the same first record
+ * `rewindLimit` times in a row for any other non-transient reason is isolated the same way.
  */
 export class BatchProcessor {
   readonly #deps: ProcessorDependencies;
   readonly #decode: DecodeStage;
-  readonly #dedupe: DedupeStage;
+  readonly #dedupe = new DedupeStage();
   readonly #enrich: EnrichStage;
   readonly #scope = new ScopeStage();
   readonly #track: TrackStage;
+  readonly #rewinds: RewindCounter;
 
   constructor(deps: ProcessorDependencies) {
     this.#deps = deps;
     this.#decode = new DecodeStage({ maxRecordBytes: deps.maxRecordBytes });
-    this.#dedupe = new DedupeStage(deps.processedIndex ? { index: deps.processedIndex } : {});
     this.#enrich = new EnrichStage({ catalog: deps.catalog, accounts: deps.accounts });
     this.#track = new TrackStage({ store: deps.stateStore, sla: deps.sla, ...(deps.stateCacheSize ? { cacheCapacity: deps.stateCacheSize } : {}) });
+    this.#rewinds = new RewindCounter(deps.rewindLimit ?? 3);
   }
 
   async process(
@@ -66,72 +103,138 @@ export class BatchProcessor {
     checkpoint: ShardCheckpoint | null,
     source: string,
     signal: AbortSignal,
+    options: ProcessOptions = {},
   ): Promise<BatchSummary> {
+    const failures = this.#rewinds.failuresAt(records);
+    const isolate = failures >= this.#rewinds.limit;
+    if (isolate) {
+      this.#deps.logger.error(
+        { failures, sequenceNumber: records[0]?.origin.sequenceNumber, records: records.length },
+        'batch keeps failing at the same record: isolating the records that fail into dead letters',
+      );
+    }
     try {
-      return await this.#process(shardId, records, checkpoint, source, signal);
+      const summary = await this.#settle({ shardId, checkpoint, source, signal, returnDeadLetters: options.returnDeadLetters ?? false }, records, isolate);
+      this.#rewinds.succeeded();
+      return summary;
     } catch (error) {
       this.#deps.metrics?.batchFailures.inc({ shard: shardId });
-      // The commit did not happen: forget what this batch taught the stages, the shard rewinds to its checkpoint.
-      this.#track.reset();
-      this.#dedupe.forget();
+      // Nothing of this batch is known to be committed: forget what it taught the stages, the shard rewinds.
+      this.#forget();
+      if (!signal.aborted && failureKind(error) !== 'transient') this.#rewinds.failed(records);
       throw error;
     }
   }
 
-  async #process(
-    shardId: string,
-    records: readonly Item<RawRecord>[],
-    checkpoint: ShardCheckpoint | null,
-    source: string,
-    signal: AbortSignal,
-  ): Promise<BatchSummary> {
-    const { tracked, rejected, counts } = await this.#stages(shardId, records, signal);
-    const deadLetters: DeadLetterDraft[] = [...rejected];
-    if (this.#deps.sinks.length > 0 && tracked.kept.length > 0) {
-      const rawBySequence = new Map(records.map((item) => [item.origin.sequenceNumber, item.value.data]));
-      const metrics = this.#deps.metrics;
-      const results = await Promise.all(
-        this.#deps.sinks.map(async (sink) => {
-          const started = performance.now();
-          const labels = { sink: sink.name };
-          // Retries are counted as they happen, and a batch waiting on a failing sink shows as stalled until it settles.
-          let stalled = false;
-          const r = await deliver(sink, { shardId, items: tracked.kept }, signal, this.#deps.logger.child({ sink: sink.name }), undefined, {
-            onRetry: () => {
-              metrics?.sinkRetries.inc(labels);
-              if (!stalled) metrics?.sinkStalled.inc(labels);
-              stalled = true;
-            },
-            onRecovered: () => {
-              if (stalled) metrics?.sinkStalled.dec(labels);
-            },
-          });
-          metrics?.sinkLatency.observe(labels, (performance.now() - started) / 1_000);
-          metrics?.sinkRecords.inc({ ...labels, outcome: 'delivered' }, tracked.kept.length - r.rejected.length);
-          if (r.rejected.length > 0) metrics?.sinkRecords.inc({ ...labels, outcome: 'rejected' }, r.rejected.length);
-          return { sink, r };
-        }),
-      );
-      for (const { sink, r } of results) {
-        for (const { item, reason } of r.rejected) {
-          deadLetters.push({
-            origin: item.origin,
-            stage: `sink:${sink.name}`,
-            reason,
-            raw: rawBySequence.get(item.origin.sequenceNumber) ?? new Uint8Array(),
-          });
+  #forget(): void {
+    this.#track.reset();
+    this.#dedupe.forget();
+  }
+
+  /** The batch, and if a record of it makes the store refuse it, its records apart. */
+  async #settle(batch: BatchContext, records: readonly Item<RawRecord>[], isolate: boolean): Promise<BatchSummary> {
+    try {
+      return await this.#attempt(batch, records, []);
+    } catch (error) {
+      if (batch.signal.aborted || !isolable(failureKind(error), isolate)) throw error;
+      this.#forget();
+      this.#deps.logger.warn({ err: error, records: records.length }, 'batch refused: looking for the records that cause it');
+      return this.#isolate(batch, records, isolate, error);
+    }
+  }
+
+  /**
+   * Splits the batch in halves, recursively, committing every part that goes through (without the checkpoint) and
+   * keeping each single record that still fails as a dead letter; then the dead letters and the checkpoint commit
+   * together. When every record of a sizeable batch fails on its own, the cause is not a record (a broken schema, a
+   * bug): nothing is dead-lettered and the failure is thrown, so the shard stalls visibly instead.
+   */
+  async #isolate(batch: BatchContext, records: readonly Item<RawRecord>[], isolate: boolean, firstError: unknown): Promise<BatchSummary> {
+    const refused: DeadLetterDraft[] = [];
+    const parts: BatchSummary[] = [];
+    const part = { ...batch, checkpoint: null };
+    const split = async (subset: readonly Item<RawRecord>[], error: unknown): Promise<void> => {
+      if (subset.length === 1) {
+        refused.push(refusedLetter(subset[0]!, error));
+        return;
+      }
+      const middle = Math.ceil(subset.length / 2);
+      for (const half of [subset.slice(0, middle), subset.slice(middle)]) {
+        try {
+          parts.push(await this.#attempt(part, half, []));
+        } catch (halfError) {
+          if (batch.signal.aborted || !isolable(failureKind(halfError), isolate)) throw halfError;
+          this.#forget();
+          await split(half, halfError);
         }
       }
+    };
+    await split(records, firstError);
+    if (records.length >= 8 && refused.length === records.length) {
+      throw new Error(`every one of the batch's ${records.length} records fails on its own, so the cause is not a record: ${describe(firstError)}`, { cause: firstError });
     }
+    this.#deps.logger.error(
+      { deadLetters: refused.length, records: records.length, sequenceNumbers: refused.slice(0, 10).map((letter) => letter.origin.sequenceNumber), reason: refused[0]?.reason },
+      'records refused by the store dead-lettered; the rest of the batch is committed',
+    );
+    const last = await this.#attempt(batch, [], refused);
+    return combine(records.length, [...parts, last]);
+  }
+
+  /** One attempt at the whole pipeline for these records; a deadlock between writers is simply tried again. */
+  async #attempt(batch: BatchContext, records: readonly Item<RawRecord>[], extraDeadLetters: readonly DeadLetterDraft[]): Promise<BatchSummary> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#once(batch, records, extraDeadLetters);
+      } catch (error) {
+        if (attempt > ContentionRetries || batch.signal.aborted || !(isContention(error) || error instanceof StateConflictError)) throw error;
+        this.#forget();
+        this.#deps.logger.info({ attempt, error: (error as Error).message }, 'state commit met another writer: trying again');
+      }
+    }
+  }
+
+  async #once(batch: BatchContext, records: readonly Item<RawRecord>[], extraDeadLetters: readonly DeadLetterDraft[]): Promise<BatchSummary> {
+    const deps = this.#deps;
+    const { shardId, checkpoint, source, signal } = batch;
+    const { tracked, rejected, counts } = await this.#stages(shardId, records, signal);
+    const hooked: HookedBatch = { shardId, source, eventIds: tracked.kept.map((item) => item.value.event.eventId) };
+    await deps.hooks?.beforeCommit?.(hooked);
+    const sinksAfter = deps.sinks.length > 0;
+    const stageLetters = [...rejected, ...extraDeadLetters];
     const commitStarted = performance.now();
-    const summary = await this.#deps.stateSink.commit({ source, tracked: tracked.kept, deadLetters, checkpoint });
-    this.#dedupe.remember(tracked.kept.map((item) => item.value.event.eventId));
+    const committed = await deps.stateSink.commit({
+      source,
+      tracked: tracked.kept,
+      deadLetters: batch.returnDeadLetters ? [] : stageLetters,
+      checkpoint,
+      checkpointMode: sinksAfter ? 'verify' : 'write',
+      retrack: (stored, events) => this.#track.retrack(stored, events),
+    });
+    const commitSeconds = (performance.now() - commitStarted) / 1_000;
+    this.#track.adopt(committed.refreshed);
+    if (committed.refreshed.size > 0) {
+      deps.logger.info({ keys: committed.refreshed.size, duplicates: committed.duplicates.length }, 'another writer had moved some evaluation keys: their events were tracked again from Postgres');
+    }
+    await deps.hooks?.afterCommit?.(hooked);
+
+    let sinkLetters: DeadLetterDraft[] = [];
+    let sinkDeadLetters = 0;
+    if (sinksAfter) {
+      const items = [...committed.tracked, ...(await this.#rebuild(committed.duplicates))];
+      sinkLetters = items.length > 0 ? await this.#deliver(shardId, items, records, signal) : [];
+      const rewrittenFindingIds = items.flatMap((item) => (item.value.finding && item.value.transition !== 'stale' && item.value.transition !== 'recorded' ? [item.value.finding.findingId] : []));
+      const settled = await deps.stateSink.settle({ source, deadLetters: batch.returnDeadLetters ? [] : sinkLetters, checkpoint, rewrittenFindingIds });
+      sinkDeadLetters = batch.returnDeadLetters ? sinkLetters.length : settled.deadLetters;
+    }
+    this.#dedupe.remember([...committed.tracked.map((item) => item.value.event.eventId), ...committed.duplicates.map((item) => item.value.eventId)]);
 
     const transitions: Record<Transition, number> = { opened: 0, resolved: 0, unchanged: 0, recorded: 0, stale: 0 };
-    for (const item of tracked.kept) transitions[item.value.transition]++;
-    const metrics = this.#deps.metrics;
+    for (const item of committed.tracked) transitions[item.value.transition]++;
+    const duplicates = counts.duplicates + committed.duplicates.length;
+    const metrics = deps.metrics;
     if (metrics) {
-      metrics.commitLatency.observe((performance.now() - commitStarted) / 1_000);
+      metrics.commitLatency.observe(commitSeconds);
       const stage = (name: string, into: number, kept: number, other?: { outcome: string; count: number }) => {
         metrics.records.inc({ stage: name, outcome: 'in' }, into);
         metrics.records.inc({ stage: name, outcome: 'kept' }, kept);
@@ -141,20 +244,72 @@ export class BatchProcessor {
       stage('dedupe', counts.decoded, counts.deduped, { outcome: 'dropped', count: counts.duplicates });
       stage('enrich', counts.deduped, counts.enriched);
       stage('scope', counts.enriched, counts.scoped);
-      stage('track', counts.scoped, tracked.kept.length);
-      for (const letter of deadLetters) metrics.deadLetters.inc({ stage: letter.stage });
+      stage('track', counts.scoped, committed.tracked.length, { outcome: 'dropped', count: committed.duplicates.length });
+      for (const letter of [...stageLetters, ...sinkLetters]) metrics.deadLetters.inc({ stage: letter.stage });
       for (const [transition, count] of Object.entries(transitions)) if (count > 0) metrics.transitions.inc({ transition }, count);
       metrics.batches.inc({ shard: shardId });
-      metrics.sinkRecords.inc({ sink: 'postgres', outcome: 'delivered' }, tracked.kept.length);
+      metrics.sinkRecords.inc({ sink: 'postgres', outcome: 'delivered' }, committed.tracked.length);
       metrics.lastCommit.setToCurrentTime();
     }
     return {
-      ...summary,
+      evaluations: committed.evaluations,
+      opened: committed.opened,
+      resolved: committed.resolved,
+      deadLetters: (batch.returnDeadLetters ? stageLetters.length : committed.deadLetters) + sinkDeadLetters,
+      notifications: committed.notifications,
       records: records.length,
-      accepted: tracked.kept.length,
-      duplicates: counts.duplicates,
+      accepted: committed.tracked.length,
+      duplicates,
       transitions,
+      ...(batch.returnDeadLetters ? { returnedDeadLetters: [...stageLetters, ...sinkLetters] } : {}),
     };
+  }
+
+  /** Events another commit recorded: their first effect, from Postgres, for the sinks to write what is missing. */
+  async #rebuild(duplicates: readonly Item<EnrichedEvent>[]): Promise<Item<TrackedEvent>[]> {
+    if (duplicates.length === 0) return [];
+    const effects = await this.#deps.stateSink.firstEffects(duplicates.map((item) => item.value.eventId));
+    const rebuilt: Item<TrackedEvent>[] = [];
+    for (const { origin, value: event } of duplicates) {
+      const effect = effects.get(event.eventId);
+      if (effect) rebuilt.push({ origin, value: { event, transition: effect.transition, state: null, finding: effect.finding, rebuilt: true } });
+    }
+    return rebuilt;
+  }
+
+  /** Every sink, in parallel; items a sink refuses for good come back as dead letters with their record's bytes. */
+  async #deliver(shardId: string, items: readonly Item<TrackedEvent>[], records: readonly Item<RawRecord>[], signal: AbortSignal): Promise<DeadLetterDraft[]> {
+    const rawBySequence = new Map(records.map((item) => [item.origin.sequenceNumber, item.value.data]));
+    const metrics = this.#deps.metrics;
+    const results = await Promise.all(
+      this.#deps.sinks.map(async (sink) => {
+        const started = performance.now();
+        const labels = { sink: sink.name };
+        // Retries are counted as they happen, and a batch waiting on a failing sink shows as stalled until it settles.
+        let stalled = false;
+        const r = await deliver(sink, { shardId, items }, signal, this.#deps.logger.child({ sink: sink.name }), undefined, {
+          onRetry: () => {
+            metrics?.sinkRetries.inc(labels);
+            if (!stalled) metrics?.sinkStalled.inc(labels);
+            stalled = true;
+          },
+          onRecovered: () => {
+            if (stalled) metrics?.sinkStalled.dec(labels);
+          },
+        });
+        metrics?.sinkLatency.observe(labels, (performance.now() - started) / 1_000);
+        metrics?.sinkRecords.inc({ ...labels, outcome: 'delivered' }, items.length - r.rejected.length);
+        if (r.rejected.length > 0) metrics?.sinkRecords.inc({ ...labels, outcome: 'rejected' }, r.rejected.length);
+        return { sink, r };
+      }),
+    );
+    const letters: DeadLetterDraft[] = [];
+    for (const { sink, r } of results) {
+      for (const { item, reason } of r.rejected) {
+        letters.push({ origin: item.origin, stage: `sink:${sink.name}`, reason, raw: rawBySequence.get(item.origin.sequenceNumber) ?? new Uint8Array() });
+      }
+    }
+    return letters;
   }
 
   /**
@@ -168,6 +323,7 @@ export class BatchProcessor {
     signal: AbortSignal,
   ): Promise<{ tracked: StageResult<TrackedEvent>; rejected: DeadLetterDraft[]; counts: StageCounts }> {
     const decoded = this.#decode.processSync({ shardId, items: records });
+    // In-batch and recent ids only: whether an event was committed before is the state commit's answer, not a look-up's.
     const deduped = await this.#dedupe.process({ shardId, items: decoded.kept }, signal);
     const enriched = this.#enrich.processSync({ shardId, items: deduped.kept });
     const scoped = this.#scope.processSync({ shardId, items: enriched.kept });
@@ -180,10 +336,59 @@ export class BatchProcessor {
   }
 }
 
+/** One `process` call: where its records come from and what it may move. */
+interface BatchContext {
+  readonly shardId: string;
+  readonly checkpoint: ShardCheckpoint | null;
+  readonly source: string;
+  readonly signal: AbortSignal;
+  readonly returnDeadLetters: boolean;
+}
+
 interface StageCounts {
   readonly decoded: number;
   readonly deduped: number;
   readonly duplicates: number;
   readonly enriched: number;
   readonly scoped: number;
+}
+
+function isolable(kind: FailureKind, isolate: boolean): boolean {
+  return kind === 'data' || (isolate && kind === 'other');
+}
+
+function describe(error: unknown): string {
+  const e = error as { message?: unknown; code?: unknown } | null;
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  return typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? `${message} (SQLSTATE ${e.code})` : message;
+}
+
+/** The dead letter of a record the store (or a sink, or the code) refused on its own. */
+function refusedLetter(item: Item<RawRecord>, error: unknown): DeadLetterDraft {
+  const stage = error instanceof SinkError ? `sink:${error.sink}` : failureKind(error) === 'data' ? 'store' : 'process';
+  const prefix = stage === 'store' ? 'the state store refused this record' : 'processing this record failed';
+  return { origin: item.origin, stage, reason: toStorableText(`${prefix}: ${describe(error)}`).slice(0, 1_000), raw: item.value.data };
+}
+
+function combine(records: number, parts: readonly BatchSummary[]): BatchSummary {
+  const transitions: Record<Transition, number> = { opened: 0, resolved: 0, unchanged: 0, recorded: 0, stale: 0 };
+  let evaluations = 0;
+  let opened = 0;
+  let resolved = 0;
+  let deadLetters = 0;
+  let notifications = 0;
+  let accepted = 0;
+  let duplicates = 0;
+  for (const part of parts) {
+    evaluations += part.evaluations;
+    opened += part.opened;
+    resolved += part.resolved;
+    deadLetters += part.deadLetters;
+    notifications += part.notifications;
+    accepted += part.accepted;
+    duplicates += part.duplicates;
+    for (const [transition, count] of Object.entries(part.transitions) as [Transition, number][]) transitions[transition] += count;
+  }
+  const returned = parts.flatMap((part) => part.returnedDeadLetters ?? []);
+  return { evaluations, opened, resolved, deadLetters, notifications, records, accepted, duplicates, transitions, ...(parts.some((part) => part.returnedDeadLetters) ? { returnedDeadLetters: returned } : {}) };
 }

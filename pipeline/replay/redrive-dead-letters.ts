@@ -1,10 +1,13 @@
 import type { Runtime } from '../runtime/create-runtime.ts';
+import { toStorableText } from '../../schemas/storable-text.ts';
 import { DecodeStage } from '../../stages/decode/decode-stage.ts';
 import type { RawRecord } from '../../stages/decode/decode-stage.ts';
 import { EnrichStage } from '../../stages/enrich/enrich-stage.ts';
 import { isInScope } from '../../stages/scope/scope-stage.ts';
-import type { Item } from '../../stages/stage.ts';
+import type { EnrichedEvent } from '../../stages/enrich/enriched-event.ts';
+import type { Item, RecordOrigin } from '../../stages/stage.ts';
 import type { TrackedEvent } from '../../stages/track/track-stage.ts';
+import { failureKind } from '../processor/failure-kind.ts';
 import { deliver } from '../sinks/deliver.ts';
 
 export interface RedriveOptions {
@@ -20,9 +23,14 @@ export interface RedriveSummary {
   readonly failures: readonly { readonly id: number; readonly reason: string }[];
 }
 
+// Letters re-processed per processor call; one that fails again never holds back the others (see below).
+const BatchSize = 500;
+
 /**
- * Re-processes dead letters after a fix. Stage failures go through the whole pipeline again (dedupe keeps it
- * idempotent); sink failures (`sink:<name>`) are re-sent to that sink only, because their state is already committed.
+ * Re-processes dead letters after a fix. Stage failures go through the whole pipeline again (the state commit keeps
+ * it idempotent); sink failures (`sink:<name>`) re-send that sink the event's first effect as Postgres recorded it,
+ * because their state is already committed. Each letter ends redriven, or failed-again with the reason it failed
+ * this time: a letter that fails again never stops the others (issue 9).
  */
 export async function redriveDeadLetters(runtime: Runtime, options: RedriveOptions, signal: AbortSignal): Promise<RedriveSummary> {
   const db = runtime.database.db;
@@ -33,38 +41,67 @@ export async function redriveDeadLetters(runtime: Runtime, options: RedriveOptio
 
   const decode = new DecodeStage({ maxRecordBytes: runtime.settings.DRIFTWATCH_MAX_RECORD_BYTES });
   const enrich = new EnrichStage({ catalog: runtime.catalog, accounts: runtime.accounts });
-  const failures: { id: number; reason: string }[] = [];
-  const stageRetries: { id: string; item: Item<RawRecord> }[] = [];
+  const failures = new Map<string, string>();
+  const redriven: string[] = [];
+  const stageRetries: Item<RawRecord>[] = [];
   const sinkRetries = new Map<string, { id: string; item: Item<TrackedEvent> }[]>();
+  const sinkEvents: { id: string; stage: string; origin: RecordOrigin; event: EnrichedEvent }[] = [];
 
   for (const letter of letters) {
-    const origin = { shardId: letter.shard_id, sequenceNumber: letter.sequence_number };
+    // The letter's id as sequence number: unique, so each result is matched to its letter.
+    const origin = { shardId: letter.shard_id, sequenceNumber: letter.id };
     const decoded = decode.decodeOne(letter.raw);
     if (typeof decoded === 'string') {
-      failures.push({ id: Number(letter.id), reason: decoded });
+      failures.set(letter.id, decoded);
       continue;
     }
     if (letter.stage.startsWith('sink:')) {
       const enriched = enrich.enrichOne({ event: decoded, raw: letter.raw });
-      const event = { ...enriched, inScope: isInScope(enriched) };
-      const list = sinkRetries.get(letter.stage.slice('sink:'.length)) ?? [];
-      list.push({ id: letter.id, item: { origin, value: { event, transition: 'recorded', state: null, finding: null } } });
-      sinkRetries.set(letter.stage.slice('sink:'.length), list);
+      sinkEvents.push({ id: letter.id, stage: letter.stage, origin, event: { ...enriched, inScope: isInScope(enriched) } });
     } else {
-      stageRetries.push({ id: letter.id, item: { origin, value: { data: letter.raw } } });
+      stageRetries.push({ origin, value: { data: letter.raw } });
     }
   }
 
-  const redriven: string[] = [];
   if (stageRetries.length > 0) {
     const processor = runtime.createProcessor('redrive');
-    await processor.process('redrive', stageRetries.map((r) => r.item), null, 'redrive', signal);
-    redriven.push(...stageRetries.map((r) => r.id));
+    const run = async (items: readonly Item<RawRecord>[]): Promise<void> => {
+      try {
+        const summary = await processor.process('redrive', items, null, 'redrive', signal, { returnDeadLetters: true });
+        const failed = new Map((summary.returnedDeadLetters ?? []).map((letter) => [letter.origin.sequenceNumber, letter.reason]));
+        for (const item of items) {
+          const reason = failed.get(item.origin.sequenceNumber);
+          if (reason === undefined) redriven.push(item.origin.sequenceNumber);
+          else failures.set(item.origin.sequenceNumber, reason);
+        }
+      } catch (error) {
+        // The store or the lease is away: nothing is decided, every letter stays as it was.
+        if (signal.aborted || failureKind(error) === 'transient') throw error;
+        if (items.length === 1) {
+          failures.set(items[0]!.origin.sequenceNumber, (error as Error).message);
+          return;
+        }
+        // Something about one letter breaks the batch: one letter at a time finds it, the others go through.
+        for (const item of items) await run([item]);
+      }
+    };
+    for (let i = 0; i < stageRetries.length; i += BatchSize) await run(stageRetries.slice(i, i + BatchSize));
+  }
+
+  if (sinkEvents.length > 0) {
+    const effects = await runtime.stateSink.firstEffects(sinkEvents.map((s) => s.event.eventId));
+    for (const { id, stage, origin, event } of sinkEvents) {
+      const effect = effects.get(event.eventId)!;
+      const sinkName = stage.slice('sink:'.length);
+      const list = sinkRetries.get(sinkName) ?? [];
+      list.push({ id, item: { origin, value: { event, transition: effect.transition, state: null, finding: effect.finding, rebuilt: true } } });
+      sinkRetries.set(sinkName, list);
+    }
   }
   for (const [sinkName, retries] of sinkRetries) {
     const sink = runtime.sinks.find((s) => s.name === sinkName);
     if (!sink) {
-      for (const r of retries) failures.push({ id: Number(r.id), reason: `sink ${sinkName} is not configured in this run` });
+      for (const r of retries) failures.set(r.id, `sink ${sinkName} is not configured in this run`);
       continue;
     }
     const result = await deliver(sink, { shardId: 'redrive', items: retries.map((r) => r.item) }, signal, runtime.logger.child({ sink: sinkName }));
@@ -72,7 +109,7 @@ export async function redriveDeadLetters(runtime: Runtime, options: RedriveOptio
     for (const r of retries) {
       const reason = rejected.get(r.item);
       if (reason === undefined) redriven.push(r.id);
-      else failures.push({ id: Number(r.id), reason });
+      else failures.set(r.id, reason);
     }
   }
 
@@ -80,12 +117,17 @@ export async function redriveDeadLetters(runtime: Runtime, options: RedriveOptio
   if (redriven.length > 0) {
     await db.updateTable('dead_letters').set((eb) => ({ status: 'redriven', redriven_at: now, attempts: eb('attempts', '+', 1) })).where('id', 'in', redriven).execute();
   }
-  for (const failure of failures) {
+  for (const [id, reason] of failures) {
     await db
       .updateTable('dead_letters')
-      .set((eb) => ({ status: 'failed-again', reason: failure.reason, attempts: eb('attempts', '+', 1) }))
-      .where('id', '=', String(failure.id))
+      .set((eb) => ({ status: 'failed-again', reason: toStorableText(reason), attempts: eb('attempts', '+', 1) }))
+      .where('id', '=', id)
       .execute();
   }
-  return { considered: letters.length, redriven: redriven.length, failedAgain: failures.length, failures };
+  return {
+    considered: letters.length,
+    redriven: redriven.length,
+    failedAgain: failures.size,
+    failures: [...failures].map(([id, reason]) => ({ id: Number(id), reason })),
+  };
 }

@@ -26,7 +26,7 @@ export async function takeComplianceSnapshot(db: Kysely<Database>, day: string, 
       count(*) filter (where e.in_scope and e.compliance = 'NON_COMPLIANT' and f.exception_id is not null)::int,
       ${new Date(now)}
     from evaluations e
-    left join findings f on f.finding_id = e.open_finding_id
+    left join findings f on f.finding_id = e.open_finding_id and f.status = 'open'
     group by e.account_id, e.rule
     on conflict (day, account_id, rule) do update set
       evaluated = excluded.evaluated,

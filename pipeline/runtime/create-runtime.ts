@@ -7,13 +7,13 @@ import { SlaPolicy } from '../../stages/track/sla-policy.ts';
 import type { TrackedEvent } from '../../stages/track/track-stage.ts';
 import { BatchProcessor } from '../processor/batch-processor.ts';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.ts';
+import type { ProcessorHooks } from '../processor/processor-hooks.ts';
 import type { Sink } from '../sinks/sink.ts';
 import { PostgresStateSink } from '../sinks/postgres/postgres-state-sink.ts';
 import { migrateToLatest } from '../store/migrate.ts';
 import { openDatabase } from '../store/open-database.ts';
 import type { StateDatabase } from '../store/open-database.ts';
 import { PostgresEvaluationStateStore } from '../store/postgres-evaluation-state-store.ts';
-import { PostgresProcessedEventIndex } from '../store/postgres-processed-event-index.ts';
 import { createOpenSearchSink } from '../sinks/opensearch/create-opensearch-sink.ts';
 import { openSearchMigrationHook } from '../sinks/opensearch/opensearch-migration-hook.ts';
 
@@ -40,6 +40,8 @@ export interface RuntimeOptions {
   readonly migrate?: boolean;
   readonly migrationHooks?: readonly (() => Promise<string[]>)[];
   readonly metrics?: PipelineMetrics;
+  /** Test hooks of every processor this runtime creates (forced interleavings between writers). */
+  readonly processorHooks?: ProcessorHooks;
 }
 
 export async function createRuntime(settings: Settings, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -64,7 +66,6 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
   }
   const stateSink = new PostgresStateSink(database.db);
   const stateStore = new PostgresEvaluationStateStore(database.db);
-  const processedIndex = new PostgresProcessedEventIndex(database.db);
   // Without explicit sinks (tests pass their own), the configured ones: OpenSearch when OPENSEARCH_URL is set.
   const openSearch = options.sinks ? null : await createOpenSearchSink(settings, logger);
   const sinks: Sink<TrackedEvent>[] = options.sinks ? [...options.sinks] : openSearch ? [openSearch] : [];
@@ -87,13 +88,13 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
         accounts,
         sla,
         stateStore,
-        processedIndex,
         stateSink,
         sinks,
         maxRecordBytes: settings.DRIFTWATCH_MAX_RECORD_BYTES,
         stateCacheSize: settings.DRIFTWATCH_STATE_CACHE_SIZE,
         logger: logger.child({ shardId }),
         ...(options.metrics ? { metrics: options.metrics } : {}),
+        ...(options.processorHooks ? { hooks: options.processorHooks } : {}),
       }),
     close: async () => {
       await Promise.allSettled(sinks.map((sink) => sink.close()));

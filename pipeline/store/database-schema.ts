@@ -70,6 +70,8 @@ export interface DeadLettersTable {
   readonly stage: string;
   readonly reason: string;
   readonly raw: Uint8Array;
+  /** Hash of where the letter came from and its bytes (migration 0005): the same bad record is stored once. */
+  readonly letter_key: string;
   readonly status: Generated<'pending' | 'redriven' | 'failed-again'>;
   readonly attempts: Generated<number>;
   readonly created_at: CreatedAt;
@@ -79,6 +81,9 @@ export interface DeadLettersTable {
 export interface ProcessedEventsTable {
   readonly event_id: string;
   readonly processed_at: CreatedAt;
+  /** The event's first effect (migration 0005; null on older rows): what a duplicate or a redrive re-indexes. */
+  readonly transition: string | null;
+  readonly finding_id: string | null;
 }
 
 export interface NotificationOutboxTable {

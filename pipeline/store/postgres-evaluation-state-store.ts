@@ -18,35 +18,51 @@ export class PostgresEvaluationStateStore implements EvaluationStateStore {
   }
 
   async load(evaluationKeys: readonly string[]): Promise<ReadonlyMap<string, EvaluationState>> {
-    const states = new Map<string, EvaluationState>();
-    for (let i = 0; i < evaluationKeys.length; i += LoadChunk) {
-      const chunk = evaluationKeys.slice(i, i + LoadChunk);
-      const rows = await this.#db
-        .selectFrom('evaluations as e')
-        .leftJoin('findings as f', 'f.finding_id', 'e.open_finding_id')
-        .selectAll('f')
-        .select([
-          'e.evaluation_key as e_key',
-          'e.compliance as e_compliance',
-          'e.ordering_time as e_ordering_time',
-          'e.event_id as e_event_id',
-          'e.in_scope as e_in_scope',
-        ])
-        .where('e.evaluation_key', '=', (eb) => eb.fn<string>('any', [eb.val(chunk)]))
-        .execute();
-      for (const row of rows) {
-        states.set(row.e_key, {
-          evaluationKey: row.e_key,
-          compliance: row.e_compliance as Compliance,
-          orderingTime: row.e_ordering_time.getTime(),
-          eventId: row.e_event_id,
-          inScope: row.e_in_scope,
-          openFinding: row.finding_id ? findingFromRow(row as Selectable<FindingsTable>) : null,
-        });
-      }
-    }
-    return states;
+    return loadEvaluationStates(this.#db, evaluationKeys);
   }
+}
+
+/**
+ * The stored state of each key that has one. The open finding is the key's finding whose status is open (at most one,
+ * by a unique index), never whatever `open_finding_id` names: a pointer to a resolved finding once made every later
+ * NON_COMPLIANT result "unchanged" and so hid it (issue 17). `lock` takes the evaluation rows FOR UPDATE, in key
+ * order, inside the caller's transaction: the state commit reads what it must arbitrate that way.
+ */
+export async function loadEvaluationStates(
+  db: Kysely<Database>,
+  evaluationKeys: readonly string[],
+  options: { readonly lock?: boolean } = {},
+): Promise<Map<string, EvaluationState>> {
+  const states = new Map<string, EvaluationState>();
+  const keys = options.lock ? [...evaluationKeys].sort() : evaluationKeys;
+  for (let i = 0; i < keys.length; i += LoadChunk) {
+    const chunk = keys.slice(i, i + LoadChunk);
+    let query = db
+      .selectFrom('evaluations as e')
+      .leftJoin('findings as f', (join) => join.onRef('f.evaluation_key', '=', 'e.evaluation_key').on('f.status', '=', 'open'))
+      .selectAll('f')
+      .select([
+        'e.evaluation_key as e_key',
+        'e.compliance as e_compliance',
+        'e.ordering_time as e_ordering_time',
+        'e.event_id as e_event_id',
+        'e.in_scope as e_in_scope',
+      ])
+      .where('e.evaluation_key', '=', (eb) => eb.fn<string>('any', [eb.val(chunk)]));
+    if (options.lock) query = query.orderBy('e.evaluation_key').forUpdate('e');
+    const rows = await query.execute();
+    for (const row of rows) {
+      states.set(row.e_key, {
+        evaluationKey: row.e_key,
+        compliance: row.e_compliance as Compliance,
+        orderingTime: row.e_ordering_time.getTime(),
+        eventId: row.e_event_id,
+        inScope: row.e_in_scope,
+        openFinding: row.finding_id ? findingFromRow(row as Selectable<FindingsTable>) : null,
+      });
+    }
+  }
+  return states;
 }
 
 export function findingFromRow(row: Selectable<FindingsTable>): Finding {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Environment } from '../../schemas/account-registry.ts';
 import type { ComplianceType } from '../../schemas/compliance-change-event.ts';
 import type { RuleScope, Severity } from '../../schemas/rule-catalog.ts';
@@ -8,7 +9,7 @@ export type Compliance = ComplianceType | 'DELETED';
 /** A validated compliance change with everything the sinks and people need, flat for cheap serialization. */
 export interface EnrichedEvent {
   readonly eventId: string;
-  /** account|region|rule|resourceType|resourceId: one evaluation of one resource by one rule. */
+  /** One evaluation of one resource by one rule: opaque, built by evaluationKeyOf only (the parts are fields of their own). */
   readonly evaluationKey: string;
   readonly accountId: string;
   readonly region: string;
@@ -37,6 +38,15 @@ export interface EnrichedEvent {
   readonly inScope: boolean;
 }
 
+/**
+ * The evaluation key: base64url SHA-256 of the five parts, each prefixed by its UTF-8 length (`<bytes>:<part>`).
+ * Joining with a separator was ambiguous (type `A|b` id `c` and type `A` id `b|c` shared a key); the length prefix is
+ * not. A hash keeps the key at 43 characters whatever the resource id, so the indexes on it never hit Postgres's
+ * btree row limit. Never split it: the parts are columns and fields of their own. Migration 0005 computes the same
+ * value in SQL (sha256 of the same text), so keep the two in step.
+ */
 export function evaluationKeyOf(accountId: string, region: string, rule: string, resourceType: string, resourceId: string): string {
-  return `${accountId}|${region}|${rule}|${resourceType}|${resourceId}`;
+  let encoded = '';
+  for (const part of [accountId, region, rule, resourceType, resourceId]) encoded += `${Buffer.byteLength(part)}:${part}`;
+  return createHash('sha256').update(encoded).digest('base64url');
 }

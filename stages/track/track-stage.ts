@@ -1,24 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { EnrichedEvent } from '../enrich/enriched-event.ts';
 import type { Batch, Item, Stage, StageResult } from '../stage.ts';
-import type { EvaluationState, Finding, Resolution } from './finding.ts';
+import { applyEvent, applyEvents } from './apply-event.ts';
+import type { EvaluationState, Finding } from './finding.ts';
 import type { SlaPolicy } from './sla-policy.ts';
+import type { TrackedEvent } from './tracked-event.ts';
 
-/**
- * opened/resolved: a finding changed. unchanged: the result moved but the finding did not (still non-compliant).
- * recorded: the result moved with no finding involved (compliant, out of scope, insufficient data).
- * stale: not newer than what is stored for the key, so it never moves state back.
- */
-export type Transition = 'opened' | 'resolved' | 'unchanged' | 'recorded' | 'stale';
-
-export interface TrackedEvent {
-  readonly event: EnrichedEvent;
-  readonly transition: Transition;
-  /** The key's state after this event; null when the event was stale. */
-  readonly state: EvaluationState | null;
-  /** The finding this event opened, resolved, or left open. */
-  readonly finding: Finding | null;
-}
+export type { TrackedEvent, Transition } from './tracked-event.ts';
 
 /** Loads stored state for keys the stage has not seen (Postgres, or memory in benchmarks). */
 export interface EvaluationStateStore {
@@ -83,43 +71,33 @@ export class TrackStage implements Stage<EnrichedEvent, TrackedEvent> {
 
   apply(event: EnrichedEvent): TrackedEvent {
     const key = event.evaluationKey;
-    const current = this.#cache.get(key) ?? null;
-    if (current && event.orderingTime <= current.orderingTime) {
-      return { event, transition: 'stale', state: null, finding: current.openFinding };
+    const tracked = applyEvent(this.#cache.get(key) ?? null, event, this.#openFinding);
+    if (tracked.state) {
+      // Delete first so insertion order is recency order for eviction.
+      this.#cache.delete(key);
+      this.#cache.set(key, tracked.state);
     }
-    let transition: Transition = 'recorded';
-    let openFinding = current?.openFinding ?? null;
-    let finding: Finding | null = null;
-    if (event.compliance === 'NON_COMPLIANT') {
-      if (openFinding) {
-        transition = 'unchanged';
-        finding = openFinding;
-      } else if (event.inScope) {
-        openFinding = this.#open(event);
-        finding = openFinding;
-        transition = 'opened';
-      }
-    } else if (event.compliance !== 'INSUFFICIENT_DATA' && openFinding) {
-      finding = resolve(openFinding, event, event.compliance);
-      openFinding = null;
-      transition = 'resolved';
-    } else if (openFinding) {
-      finding = openFinding;
-      transition = 'unchanged';
-    }
-    const state: EvaluationState = {
-      evaluationKey: key,
-      compliance: event.compliance,
-      orderingTime: event.orderingTime,
-      eventId: event.eventId,
-      inScope: event.inScope,
-      openFinding,
-    };
-    // Delete first so insertion order is recency order for eviction.
-    this.#cache.delete(key);
-    this.#cache.set(key, state);
-    return { event, transition, state, finding };
+    return tracked;
   }
+
+  /**
+   * A key's events applied to the state Postgres holds, without touching the cache: the state commit calls this when
+   * another writer moved the key since this stage's cache learned it (issue 17).
+   */
+  retrack(stored: EvaluationState | null, events: readonly EnrichedEvent[]): readonly TrackedEvent[] {
+    return applyEvents(stored, events, this.#openFinding).tracked;
+  }
+
+  /** After a commit: what Postgres holds for keys whose cached state turned out to be behind. */
+  adopt(states: ReadonlyMap<string, EvaluationState | null>): void {
+    for (const [key, state] of states) {
+      this.#cache.delete(key);
+      this.#cache.set(key, state);
+    }
+    this.#evictOverCapacity();
+  }
+
+  readonly #openFinding = (event: EnrichedEvent): Finding => this.#open(event);
 
   #open(event: EnrichedEvent): Finding {
     return {
@@ -156,10 +134,6 @@ export class TrackStage implements Stage<EnrichedEvent, TrackedEvent> {
       this.#cache.delete(key);
     }
   }
-}
-
-function resolve(finding: Finding, event: EnrichedEvent, resolution: Resolution): Finding {
-  return { ...finding, status: 'resolved', resolvedAt: event.orderingTime, resolution, resolvedEventId: event.eventId };
 }
 
 /** Deterministic, so a replay after a crash produces the same id (and the same OpenSearch document). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildBulkRequests } from '../../pipeline/sinks/opensearch/bulk-request.ts';
-import { Documents } from '../../pipeline/sinks/opensearch/documents.ts';
+import { Documents, findingDocumentVersion } from '../../pipeline/sinks/opensearch/documents.ts';
 import { IndexNames } from '../../pipeline/sinks/opensearch/index-names.ts';
 import { enrichedEvent, findingOf, tracked } from './support/fixtures.ts';
 
@@ -102,5 +102,33 @@ describe('buildBulkRequests', () => {
     expect(requests.flatMap((r) => r.items)).toEqual(many.map((_, i) => i));
     const tiny = buildBulkRequests(many.slice(0, 3), { indexPrefix: 'dw', maxBytes: 1_024 });
     expect(tiny.map((r) => r.items)).toEqual([[0], [1], [2]]);
+  });
+
+  it('creates, never overwrites, the event document of a stale event or of a first effect rebuilt from Postgres', () => {
+    const late = enrichedEvent({ eventId: 'late' });
+    const again = enrichedEvent({ eventId: 'again' });
+    const fresh = enrichedEvent({ eventId: 'fresh' });
+    const [request] = buildBulkRequests(
+      [tracked(late, 'stale', null), { ...tracked(again, 'opened', findingOf(again)), rebuilt: true }, tracked(fresh, 'recorded', null)],
+      { indexPrefix: 'dw', maxBytes: 1_048_576 },
+    );
+    const actions = request!.body.trimEnd().split('\n').filter((_, i) => i % 2 === 0).map((line) => JSON.parse(line) as Record<string, { _id: string }>);
+    expect(actions.map((a) => `${Object.keys(a)[0]} ${Object.values(a)[0]!._id}`)).toEqual(['create late', 'create again', 'index f-again', 'index fresh']);
+  });
+
+  it('versions finding documents by lifecycle, then time: no open state outranks a resolved one', () => {
+    const opening = enrichedEvent({ eventId: 'o' });
+    const open = findingOf(opening);
+    const resolved = { ...open, status: 'resolved' as const, resolvedAt: opening.orderingTime + H, resolution: 'COMPLIANT' as const, resolvedEventId: 'r' };
+    const muchLater = enrichedEvent({ eventId: 'late', orderingTime: Date.parse('2099-01-01T00:00:00Z') });
+    const resolvedVersion = findingDocumentVersion(tracked(enrichedEvent({ orderingTime: opening.orderingTime + H }), 'resolved', resolved));
+    // A writer that still believed the finding open, with a much later result, cannot flip it back.
+    expect(findingDocumentVersion(tracked(muchLater, 'unchanged', open))).toBeLessThan(resolvedVersion);
+    expect(findingDocumentVersion(tracked(opening, 'opened', open))).toBe(opening.orderingTime);
+    expect(Number.isSafeInteger(resolvedVersion)).toBe(true);
+    // A resolved finding rebuilt from Postgres later carries the same version, whatever event rebuilt it.
+    expect(findingDocumentVersion({ ...tracked(muchLater, 'opened', resolved), rebuilt: true })).toBe(resolvedVersion);
+    // Its document names what resolved it.
+    expect(Documents.finding({ ...tracked(opening, 'opened', resolved), rebuilt: true })).toMatchObject({ status: 'resolved', lastEventId: 'r', lastCompliance: 'COMPLIANT' });
   });
 });

@@ -76,8 +76,10 @@ describe('risk exceptions', () => {
     const { exception } = await store.add({ rule: RULE, accountId: A, until: clock.now() + 7 * D, reason: 'accepted', by: 'alice' });
     // The real state sink commits the finding and its 'finding.opened' intent together.
     const finding = makeFinding({ findingId: 'opened-later', rule: RULE, accountId: A, resourceId: 'web', severity: 'Critical', openedAt: clock.now(), deadline: clock.now() + D });
-    const event = { eventId: 'evt-1', evaluationKey: finding.evaluationKey } as unknown as EnrichedEvent;
-    const tracked: TrackedEvent = { event, transition: 'opened', state: null, finding };
+    const event = { eventId: 'evt-1', evaluationKey: finding.evaluationKey, accountId: A, region: finding.region, rule: RULE, resourceType: finding.resourceType, resourceId: 'web' } as unknown as EnrichedEvent;
+    const state = { evaluationKey: finding.evaluationKey, compliance: 'NON_COMPLIANT' as const, orderingTime: finding.openedAt, eventId: 'evt-1', inScope: true, openFinding: finding };
+    // previous: null = nothing was stored for the key, which the commit checks before writing the finding.
+    const tracked: TrackedEvent = { event, transition: 'opened', state, finding, previous: null };
     await new PostgresStateSink(database.db).commit({ source: 'test', tracked: [{ origin: { shardId: 's', sequenceNumber: '1' }, value: tracked }], deadLetters: [], checkpoint: null });
     expect(await exceptionOf('opened-later')).toBe(exception.id);
     const opened = await outbox(database.db, 'finding.opened');

@@ -4,6 +4,7 @@ import type { Database } from '../../pipeline/store/database-schema.ts';
 import type { Finding } from '../../stages/track/finding.ts';
 import type { Severity } from '../../schemas/rule-catalog.ts';
 import type { Compliance } from '../../stages/enrich/enriched-event.ts';
+import { evaluationKeyOf } from '../../stages/enrich/enriched-event.ts';
 
 let sequence = 0;
 
@@ -18,7 +19,7 @@ export function makeFinding(overrides: Partial<Omit<Finding, 'openedAt' | 'deadl
   const accountId = overrides.accountId ?? '111122223333';
   const rule = overrides.rule ?? 'root-account-mfa-enabled';
   const resourceId = overrides.resourceId ?? `resource-${n}`;
-  const key = `${accountId}|us-east-1|${rule}|AWS::S3::Bucket|${resourceId}`;
+  const key = evaluationKeyOf(accountId, 'us-east-1', rule, 'AWS::S3::Bucket', resourceId);
   const resolvedAt = overrides.resolvedAt === undefined || overrides.resolvedAt === null ? null : ms(overrides.resolvedAt);
   return {
     findingId: overrides.findingId ?? `finding-${n}`,
@@ -80,7 +81,7 @@ export async function setEvaluations(db: Kysely<Database>, specs: readonly Evalu
   await db
     .insertInto('evaluations')
     .values(specs.map((s) => ({
-      evaluation_key: `${s.accountId}|us-east-1|${s.rule}|AWS::S3::Bucket|${s.resourceId}`,
+      evaluation_key: evaluationKeyOf(s.accountId, 'us-east-1', s.rule, 'AWS::S3::Bucket', s.resourceId),
       account_id: s.accountId,
       region: 'us-east-1',
       rule: s.rule,

@@ -100,7 +100,28 @@ describe('DecodeStage', () => {
     { name: 'hour 24', data: () => mutated((e) => { e.time = '2026-03-04T24:00:00Z'; }), reason: /time: expected a real date/ },
     { name: 'an offset of +25:00', data: () => mutated((e) => { e.time = '2026-03-04T10:00:00+25:00'; }), reason: /time: expected a real date/ },
     { name: 'an empty event id', data: () => mutated((e) => { e.id = ''; }), reason: /id: / },
+    // Values JSON accepts and Postgres refuses (issue 9): refused here, with a reason, rather than by the commit.
+    { name: 'a NUL in the resource id', data: () => mutated((e) => { e.detail.resourceId = 'sg-\u0000'; }), reason: /detail\.resourceId: contains a NUL character \(\\u0000\)/ },
+    { name: 'a NUL in the annotation', data: () => mutated((e) => { e.detail.newEvaluationResult.annotation = '\u0000'; }), reason: /annotation: contains a NUL character/ },
+    { name: 'an unpaired high surrogate', data: () => mutated((e) => { e.detail.configRuleName = 'rule-\ud83d'; }), reason: /detail\.configRuleName: contains an unpaired UTF-16 surrogate \(\\ud83d\)/ },
+    { name: 'an unpaired low surrogate', data: () => mutated((e) => { e.detail.resourceType = '\ude00AWS::S3::Bucket'; }), reason: /detail\.resourceType: contains an unpaired UTF-16 surrogate \(\\ude00\)/ },
+    { name: 'a resource id over 768 characters', data: () => mutated((e) => { e.detail.resourceId = 'r'.repeat(769); }), reason: /detail\.resourceId: Too big/ },
+    { name: 'a resource type over 256 characters', data: () => mutated((e) => { e.detail.resourceType = 't'.repeat(257); }), reason: /detail\.resourceType: Too big/ },
+    { name: 'a rule name over 128 characters', data: () => mutated((e) => { e.detail.configRuleName = 'r'.repeat(129); }), reason: /detail\.configRuleName: Too big/ },
+    { name: 'a region that is not one', data: () => mutated((e) => { e.detail.awsRegion = 'US EAST'; }), reason: /detail\.awsRegion: an AWS region/ },
   ];
+
+  it('accepts the longest ids AWS allows and characters outside the BMP (surrogate pairs)', () => {
+    const data = mutated((e) => {
+      e.detail.resourceId = 'é'.repeat(768);
+      e.detail.newEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier.resourceId = '🚀'.repeat(384);
+      e.detail.configRuleName = 'r'.repeat(128);
+      e.detail.newEvaluationResult.annotation = 'tag 🏷️ and 語';
+    });
+    const result = decodeStage().processSync(batchOf<RawRecord>([{ data }]));
+    expect(result.rejected).toEqual([]);
+    expect(result.kept).toHaveLength(1);
+  });
 
   it.each(badInputs)('dead-letters $name with its raw bytes and a reason naming the problem', ({ data, reason }) => {
     const raw = data();

@@ -7,6 +7,7 @@ import { AccountRegistryFile } from '../../schemas/account-registry.ts';
 import { ConfigFileError } from '../../pipeline/config/config-file-error.ts';
 import { AccountRegistry } from '../../stages/enrich/account-registry.ts';
 import { EnrichStage } from '../../stages/enrich/enrich-stage.ts';
+import { evaluationKeyOf } from '../../stages/enrich/enriched-event.ts';
 import { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
 import { batchOf, decoded, originOf, readSample, sampleJson } from './stage-fixtures.ts';
 
@@ -50,7 +51,7 @@ describe('EnrichStage', () => {
     const enriched = enrich(eventFrom());
     expect(enriched).toEqual({
       eventId: '3f1e6c2a-9b0d-4e57-8c1a-5d2b7e9f0a11',
-      evaluationKey: '111122223333|ap-northeast-1|vpc-sg-open-only-to-authorized-ports|AWS::EC2::SecurityGroup|sg-0a1b2c3d4e5f67890',
+      evaluationKey: evaluationKeyOf('111122223333', 'ap-northeast-1', 'vpc-sg-open-only-to-authorized-ports', 'AWS::EC2::SecurityGroup', 'sg-0a1b2c3d4e5f67890'),
       accountId: '111122223333',
       region: 'ap-northeast-1',
       rule: 'vpc-sg-open-only-to-authorized-ports',
@@ -105,7 +106,7 @@ describe('EnrichStage', () => {
       json.detail.newEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier.configRuleName = configRuleName;
     }));
     expect(enriched).toMatchObject({ rule, configRuleName, severity, scope, ruleKnown: true });
-    expect(enriched.evaluationKey.split('|')[2]).toBe(rule);
+    expect(enriched.evaluationKey).toBe(evaluationKeyOf(enriched.accountId, enriched.region, rule, enriched.resourceType, enriched.resourceId));
   });
 
   it('gives an unknown rule the catalog defaults and flags it', () => {

@@ -299,7 +299,8 @@ describe('TrackStage', () => {
     expect(resolved.map((t) => t.finding?.findingId)).toEqual(opened.map((t) => t.finding?.findingId));
     // Evicted keys were reloaded from the store, so more than the first load happened.
     expect(h.store.loads.length).toBeGreaterThan(1);
-    expect(h.store.loads.flat().filter((key) => key.endsWith('|b1')).length).toBeGreaterThan(1);
+    const b1 = at(T0, { resourceId: 'b1' }).evaluationKey;
+    expect(h.store.loads.flat().filter((key) => key === b1).length).toBeGreaterThan(1);
   });
 
   it('after a failed load, loads the keys again on the next attempt', async () => {
@@ -325,5 +326,23 @@ describe('TrackStage', () => {
     controller.abort(new Error('stopping'));
     const stage = new TrackStage({ store: new MemoryStateStore(), sla: SlaPolicy.defaults() });
     await expect(stage.process(batchOf([at(T0)]), controller.signal)).rejects.toThrow('stopping');
+  });
+
+  it('tracks a key again from what another writer stored, without touching its cache, then adopts that state', async () => {
+    const h = harness();
+    const opened = await one(h, at(T0));
+    // Another writer resolved the finding at T0+1h: the stored state this writer's cache does not know.
+    const resolvedElsewhere: EvaluationState = { ...opened.state!, compliance: 'COMPLIANT', orderingTime: T0 + HourMs, eventId: 'elsewhere', openFinding: null };
+    const late = at(T0 + 2 * HourMs);
+    const fromCache = h.stage.apply(late);
+    expect(fromCache).toMatchObject({ transition: 'unchanged', previous: opened.state });
+    const again = h.stage.retrack(resolvedElsewhere, [late, at(T0 + 30 * 60_000, { compliance: 'COMPLIANT' })]);
+    expect(again.map((t) => t.transition)).toEqual(['opened', 'stale']);
+    expect(again[0]!.finding?.findingId).toBe(findingIdOf(late.evaluationKey, late.eventId));
+    expect(again[0]!.finding?.findingId).not.toBe(opened.finding?.findingId);
+    expect(again[0]!.previous).toBe(resolvedElsewhere);
+    h.stage.adopt(new Map([[late.evaluationKey, again[0]!.state]]));
+    const next = h.stage.apply(at(T0 + 3 * HourMs, { compliance: 'COMPLIANT' }));
+    expect(next).toMatchObject({ transition: 'resolved', finding: { findingId: again[0]!.finding?.findingId } });
   });
 });

@@ -3,6 +3,7 @@ import { main } from '../../pipeline/cli/main.ts';
 import type { CliContext } from '../../pipeline/cli/cli-context.ts';
 import { loadSettings } from '../../pipeline/config/load-settings.ts';
 import { createRuntime } from '../../pipeline/runtime/create-runtime.ts';
+import type { RuntimeOptions } from '../../pipeline/runtime/create-runtime.ts';
 import pino from 'pino';
 
 export interface CliResult {
@@ -11,8 +12,8 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs the real CLI in this process with the given environment, capturing its output. */
-export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+/** Runs the real CLI in this process with the given environment, capturing its output. `runtime` adds to its runtime. */
+export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, runtime: RuntimeOptions = {}): Promise<CliResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: Buffer[] = [];
@@ -26,7 +27,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv): P
     stderr,
     settings: () => loadSettings(env),
     logger: () => logger,
-    runtime: (options) => createRuntime(loadSettings(env), logger, options),
+    runtime: (options) => createRuntime(loadSettings(env), logger, { ...runtime, ...options }),
   };
   const code = await main(argv, context);
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };

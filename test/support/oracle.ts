@@ -1,4 +1,5 @@
 import type { ComplianceChangeEvent } from '../../schemas/compliance-change-event.ts';
+import { evaluationKeyOf } from '../../stages/enrich/enriched-event.ts';
 
 export interface OracleFinding {
   readonly key: string;
@@ -31,7 +32,7 @@ export function expectedFindings(
       const m = p.exec(rule);
       if (m) { rule = m[1]!; break; }
     }
-    const key = [event.detail.awsAccountId, event.detail.awsRegion, rule, q.resourceType, q.resourceId].join('|');
+    const key = evaluationKeyOf(event.detail.awsAccountId, event.detail.awsRegion, rule, q.resourceType, q.resourceId);
     const t = Date.parse(result.evaluationResultIdentifier.orderingTimestamp);
     if ((last.get(key) ?? -Infinity) >= t) continue;
     last.set(key, t);

@@ -1,5 +1,5 @@
 import type { TrackedEvent } from '../../../stages/track/track-stage.ts';
-import { Documents } from './documents.ts';
+import { Documents, findingDocumentVersion } from './documents.ts';
 import { IndexNames } from './index-names.ts';
 
 /** One action line of a `_bulk` body, and the batch item it came from. */
@@ -28,10 +28,12 @@ export interface BulkRequestOptions {
 /**
  * Turns tracked events into `_bulk` bodies of at most `maxBytes`, keeping each item's actions in one request.
  *
- * Every action is `index` with a deterministic `_id`, so a redelivered batch overwrites instead of duplicating.
- * Event documents: `_id` = event id. Finding documents: `_id` = finding id, with external versioning on the event's
- * ordering time (`external_gte`), so a retried older write can never overwrite a newer state of the same finding
- * (OpenSearch answers 409, which retry.ts counts as done).
+ * Every action has a deterministic `_id`, so a redelivered batch never duplicates. Event documents (`_id` = event id)
+ * are `index`ed when the event's effect is new, and `create`d when it must not overwrite: a stale event (its id may
+ * have been pruned from processed events, and its first effect is indexed already) and an effect rebuilt from
+ * Postgres (a duplicate, a redrive). Finding documents (`_id` = finding id) are `index`ed with external versioning by
+ * lifecycle then time (`findingDocumentVersion`, `external_gte`), so an older or open state never overwrites a newer
+ * or resolved one. OpenSearch answers 409 to both refusals, which retry.ts counts as done.
  */
 export function buildBulkRequests(values: readonly TrackedEvent[], options: BulkRequestOptions): BulkRequest[] {
   const requests: BulkRequest[] = [];
@@ -51,13 +53,14 @@ export function buildBulkRequests(values: readonly TrackedEvent[], options: Bulk
   for (let i = 0; i < values.length; i++) {
     const tracked = values[i]!;
     const event = tracked.event;
+    const op = tracked.rebuilt || tracked.transition === 'stale' ? 'create' : 'index';
     let text =
-      `{"index":{"_index":"${IndexNames.events(options.indexPrefix, event.orderingTime)}","_id":${JSON.stringify(event.eventId)}}}\n` +
+      `{"${op}":{"_index":"${IndexNames.events(options.indexPrefix, event.orderingTime)}","_id":${JSON.stringify(event.eventId)}}}\n` +
       `${JSON.stringify(Documents.event(tracked))}\n`;
     const finding = Documents.finding(tracked);
     if (finding) {
       text +=
-        `{"index":{"_index":"${findingsIndex}","_id":${JSON.stringify(finding.findingId)},"version":${event.orderingTime},"version_type":"external_gte"}}\n` +
+        `{"index":{"_index":"${findingsIndex}","_id":${JSON.stringify(finding.findingId)},"version":${findingDocumentVersion(tracked)},"version_type":"external_gte"}}\n` +
         `${JSON.stringify(finding)}\n`;
     }
     const size = Buffer.byteLength(text);

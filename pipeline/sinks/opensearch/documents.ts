@@ -126,7 +126,8 @@ export const Documents = {
 
   /**
    * The finding document this event writes, or null. Stale events never write one: they are older than what is stored
-   * and would move the finding backwards.
+   * and would move the finding backwards. The last-event fields come from the finding once it is resolved, so a
+   * document rebuilt from Postgres (a duplicate delivery, a redrive) after the resolution says what resolved it.
    */
   finding(tracked: TrackedEvent): FindingDocument | null {
     const f = tracked.finding;
@@ -162,9 +163,9 @@ export const Documents = {
       resolvedEventId: f.resolvedEventId,
       timeToResolveMs,
       timeToResolveHours: timeToResolveMs !== null ? Math.round(timeToResolveMs / 36_000) / 100 : null,
-      lastEventId: e.eventId,
-      lastEventAt: iso(e.orderingTime),
-      lastCompliance: e.compliance,
+      lastEventId: f.resolvedEventId ?? e.eventId,
+      lastEventAt: iso(f.resolvedAt ?? e.orderingTime),
+      lastCompliance: f.resolution ?? e.compliance,
       ...(escalation.escalatedAt !== undefined
         ? { escalated: escalation.escalatedAt !== null, escalatedAt: escalation.escalatedAt !== null ? iso(escalation.escalatedAt) : null }
         : {}),
@@ -174,6 +175,21 @@ export const Documents = {
     };
   },
 } as const;
+
+// Above every epoch-millisecond ordering time, below 2^53 (exact as a JSON number).
+const ResolvedVersionBase = 2 ** 52;
+
+/**
+ * The external version of a finding document: by lifecycle, then time. Every resolved state outranks every open one,
+ * so no write can flip a resolved finding back to open, whatever the order writes arrive in; within a phase the later
+ * ordering time wins (an open finding's latest result, or the resolution). With `external_gte`, an equal version
+ * (the same state written again) is accepted and a lower one is refused with 409, which counts as done.
+ */
+export function findingDocumentVersion(tracked: TrackedEvent): number {
+  const f = tracked.finding;
+  if (f?.status === 'resolved' && f.resolvedAt !== null) return ResolvedVersionBase + f.resolvedAt;
+  return tracked.event.orderingTime;
+}
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();

@@ -25,7 +25,8 @@ const RetriableSystemCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT',
  * The sink's retry policy as a pure function (Vector's RetryLogic): classifies a bulk response or exception.
  * Backing off and re-sending is deliver()'s job; this only decides what is settled.
  *
- * Per item: 2xx stored; 409 version conflict = a newer state is already stored (external versioning), so done;
+ * Per item: 2xx stored; 409 version conflict = a newer state is already stored (external versioning), or the document
+ * a `create` must not overwrite exists (a stale event's, a rebuilt first effect's), so done;
  * 429, 5xx, 408, 401/403 (credentials, read-only blocks), 404 (index missing) are retried, because they fix
  * themselves or are fixed by an operator without losing data; any other 4xx (mapping and parsing errors) rejects
  * the item for good. An item whose actions disagree takes the worst verdict: reject > retry > ok.

@@ -2,8 +2,8 @@ import { CompiledQuery } from 'kysely';
 import type { Transaction } from 'kysely';
 import type { Database } from '../../store/database-schema.ts';
 
-/** A parameter value: text, number, boolean or null. Timestamps go as ISO strings; the target column gives the type. */
-export type SqlValue = string | number | boolean | null;
+/** A parameter value: text, number, boolean, bytes or null. Timestamps go as ISO strings; the target column gives the type. */
+export type SqlValue = string | number | boolean | Uint8Array | null;
 
 export interface MultiRowInsert {
   readonly table: string;
@@ -12,7 +12,7 @@ export interface MultiRowInsert {
   readonly rows: readonly (readonly SqlValue[])[];
   /** A last column whose value is SQL rather than a parameter, e.g. `{ column: 'updated_at', sql: 'now()' }`. */
   readonly computed?: { readonly column: string; readonly sql: string };
-  /** After the VALUES list: `on conflict ...`. */
+  /** After the VALUES list: `on conflict ...`, and `returning ...` to get rows back. */
   readonly tail: string;
 }
 
@@ -26,7 +26,8 @@ const MaxRows = 1_000;
  * per value, visited twice) was a fifth of the consumer's CPU in `npm run bench:catchup`. Table, columns and tail
  * are constants of the caller, never input; every value is a parameter.
  */
-export async function multiRowInsert(trx: Transaction<Database>, insert: MultiRowInsert): Promise<void> {
+export async function multiRowInsert<R = unknown>(trx: Transaction<Database>, insert: MultiRowInsert): Promise<R[]> {
+  const returned: R[] = [];
   const width = insert.columns.length;
   const perStatement = Math.max(1, Math.min(MaxRows, Math.floor(MaxParameters / width)));
   const columns = insert.computed ? [...insert.columns, insert.computed.column] : insert.columns;
@@ -44,6 +45,8 @@ export async function multiRowInsert(trx: Transaction<Database>, insert: MultiRo
       if (insert.computed) marks.push(insert.computed.sql);
       tuples.push(`(${marks.join(', ')})`);
     }
-    await trx.executeQuery(CompiledQuery.raw(`${head}${tuples.join(', ')} ${insert.tail}`, parameters));
+    const result = await trx.executeQuery<R>(CompiledQuery.raw(`${head}${tuples.join(', ')} ${insert.tail}`, parameters));
+    for (const row of result.rows) returned.push(row);
   }
+  return returned;
 }

@@ -1,14 +1,22 @@
 import type { Insertable, Kysely, Transaction } from 'kysely';
-import type { Database, FindingsTable } from '../../store/database-schema.ts';
+import { toStorableText } from '../../../schemas/storable-text.ts';
+import type { EnrichedEvent } from '../../../stages/enrich/enriched-event.ts';
+import type { DeadLetterDraft, Item } from '../../../stages/stage.ts';
 import type { EvaluationState, Finding } from '../../../stages/track/finding.ts';
-import type { TrackedEvent } from '../../../stages/track/track-stage.ts';
-import type { CommitSummary, StateCommit } from './state-commit.ts';
+import type { TrackedEvent } from '../../../stages/track/tracked-event.ts';
+import type { Database, FindingsTable } from '../../store/database-schema.ts';
+import type { FindingFactsColumns } from '../opensearch/finding-facts-sync.ts';
+import { loadEvaluationStates } from '../../store/postgres-evaluation-state-store.ts';
+import { deadLetterKeyOf } from './dead-letter-key.ts';
+import { advanceEvaluations, insertNewEvaluations } from './evaluation-writes.ts';
+import type { EvaluationWrite } from './evaluation-writes.ts';
+import { loadFirstEffects } from './first-effects.ts';
+import type { FirstEffect } from './first-effects.ts';
 import { LeaseLostError } from './lease-lost-error.ts';
 import { multiRowInsert } from './multi-row-insert.ts';
 import type { SqlValue } from './multi-row-insert.ts';
-
-// Dead letters are few: a builder insert, chunked under Postgres's 65,535 parameters.
-const RowsPerStatement = 1_000;
+import type { CommitResult, ShardCheckpoint, StateCommit, StateSettle } from './state-commit.ts';
+import { StateConflictError } from './state-conflict-error.ts';
 
 /** What the Slack notifier is asked to do, written beside the finding change (transactional outbox). */
 export interface NotificationIntent {
@@ -17,9 +25,21 @@ export interface NotificationIntent {
   readonly eventId: string;
 }
 
+// A key moved by other writers while this commit tracked it again this many times in a row: give up, retry the batch.
+const MaxRetrackRounds = 5;
+
 /**
  * The state store's side of a batch: evaluations, findings, notification intents, dead letters, processed event
- * ids and the shard checkpoint, in ONE transaction. A crash before commit leaves nothing; after commit, everything.
+ * ids (with their first effect) and the shard checkpoint, in ONE transaction. A crash before commit leaves nothing;
+ * after commit, everything.
+ *
+ * Postgres is the arbiter between writers (issue 17): several can hold the same evaluation key (`run` on a shard,
+ * `replay` and `redrive` beside it, a consumer that lost its lease), each tracking from its own cache. So an event
+ * counts as new only if this transaction's insert into processed_events says so, and a key's findings and intents are
+ * written only if its evaluation row still held the state the writer's cache assumed (compare-and-set on the last
+ * event id). Keys where it did not are read under lock and their events tracked again on top of what is stored: an
+ * event older than the stored result becomes stale and changes nothing; a newer one does what it does on that state
+ * (a NON_COMPLIANT after another writer's resolution opens a NEW finding rather than reusing the resolved one).
  */
 export class PostgresStateSink {
   readonly name = 'postgres';
@@ -33,18 +53,75 @@ export class PostgresStateSink {
     await this.#db.selectFrom('shard_leases').select('shard_id').limit(1).execute();
   }
 
-  async commit(commit: StateCommit): Promise<CommitSummary> {
-    const evaluations = new Map<string, EvaluationState>();
-    const findings = new Map<string, Finding>();
-    const intents: NotificationIntent[] = [];
-    const eventIds: string[] = [];
-    for (const { value } of commit.tracked) {
-      eventIds.push(value.event.eventId);
-      collect(value, evaluations, findings, intents);
-    }
+  async commit(commit: StateCommit): Promise<CommitResult> {
     return this.#db.transaction().execute(async (trx) => {
-      await multiRowInsert(trx, { table: 'processed_events', columns: ['event_id'], rows: eventIds.map((id) => [id]), tail: 'on conflict do nothing' });
-      await upsertEvaluations(trx, [...evaluations.values()]);
+      if (commit.checkpoint && commit.checkpointMode === 'verify') await verifyLease(trx, commit.checkpoint);
+      const items = commit.tracked;
+      const fresh = await insertProcessedEvents(trx, items.map((item) => item.value));
+
+      const byKey = new Map<string, Item<TrackedEvent>[]>();
+      for (const item of items) {
+        const key = item.value.event.evaluationKey;
+        const list = byKey.get(key);
+        if (list) list.push(item);
+        else byKey.set(key, [item]);
+      }
+      // Keys whose work must be redone from what Postgres holds: another writer committed one of their events, the
+      // writer did not say what it assumed, or (below) the stored row is no longer what it assumed.
+      const conflicted = new Set<string>();
+      const duplicates: Item<EnrichedEvent>[] = [];
+      for (const item of items) {
+        if (fresh.has(item.value.event.eventId)) continue;
+        duplicates.push({ origin: item.origin, value: item.value.event });
+        conflicted.add(item.value.event.evaluationKey);
+      }
+      const advances: EvaluationWrite[] = [];
+      const inserts: EvaluationWrite[] = [];
+      for (const [key, list] of byKey) {
+        if (conflicted.has(key)) continue;
+        const base = list[0]!.value.previous;
+        if (base === undefined) {
+          conflicted.add(key);
+          continue;
+        }
+        const last = lastState(list);
+        if (!last) continue; // only stale events: stale against the cache is stale against Postgres, which only moves forward
+        (base === null ? inserts : advances).push({ base, state: last.state, event: last.event });
+      }
+      const landed = await advanceEvaluations(trx, advances);
+      for (const key of await insertNewEvaluations(trx, inserts)) landed.add(key);
+      for (const write of [...advances, ...inserts]) if (!landed.has(write.state.evaluationKey)) conflicted.add(write.state.evaluationKey);
+
+      const retracked = await this.#retrack(trx, commit, [...conflicted], byKey, fresh);
+      const tracked: Item<TrackedEvent>[] = [];
+      const cursor = new Map<string, number>();
+      const changedEffects: TrackedEvent[] = [];
+      for (const item of items) {
+        if (!fresh.has(item.value.event.eventId)) continue;
+        const key = item.value.event.evaluationKey;
+        const again = retracked.tracked.get(key);
+        if (!again) {
+          tracked.push(item);
+          continue;
+        }
+        const at = cursor.get(key) ?? 0;
+        cursor.set(key, at + 1);
+        const value = again[at]!;
+        if (effectOf(value).transition !== effectOf(item.value).transition || effectOf(value).findingId !== effectOf(item.value).findingId) changedEffects.push(value);
+        tracked.push({ origin: item.origin, value });
+      }
+      await updateFirstEffects(trx, changedEffects);
+
+      const findings = new Map<string, Finding>();
+      const intents: NotificationIntent[] = [];
+      const evaluations = new Set<string>();
+      for (const { value } of tracked) {
+        if (value.state) evaluations.add(value.state.evaluationKey);
+        if ((value.transition === 'opened' || value.transition === 'resolved') && value.finding) {
+          findings.set(value.finding.findingId, value.finding);
+          intents.push({ kind: value.transition === 'opened' ? 'finding.opened' : 'finding.resolved', finding: value.finding, eventId: value.event.eventId });
+        }
+      }
       await upsertFindings(trx, [...findings.values()]);
       await multiRowInsert(trx, {
         table: 'notification_outbox',
@@ -52,76 +129,177 @@ export class PostgresStateSink {
         rows: intents.map((intent) => [`${intent.finding.findingId}:${intent.kind}`, intent.finding.findingId, intent.kind, JSON.stringify(intent)]),
         tail: 'on conflict do nothing',
       });
-      await insertChunked(commit.deadLetters, (chunk) =>
-        trx
-          .insertInto('dead_letters')
-          .values(chunk.map((letter) => ({
-            source: commit.source,
-            shard_id: letter.origin.shardId,
-            sequence_number: letter.origin.sequenceNumber,
-            stage: letter.stage,
-            reason: letter.reason,
-            raw: letter.raw,
-            redriven_at: null,
-          })))
-          .onConflict((oc) => oc.columns(['source', 'shard_id', 'sequence_number', 'stage']).doNothing())
-          .execute(),
-      );
-      if (commit.checkpoint) {
-        const { streamName, shardId, sequenceNumber, owner, leaseToken } = commit.checkpoint;
-        const result = await trx
-          .updateTable('shard_leases')
-          .set({ checkpoint: sequenceNumber, updated_at: new Date() })
-          .where('stream_name', '=', streamName)
-          .where('shard_id', '=', shardId)
-          .where('owner', '=', owner)
-          .where('lease_token', '=', leaseToken)
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) !== 1) throw new LeaseLostError(shardId);
-      }
+      const deadLetters = await insertDeadLetters(trx, commit.source, commit.deadLetters);
+      if (commit.checkpoint && commit.checkpointMode !== 'verify') await moveCheckpoint(trx, commit.checkpoint);
       let opened = 0;
       let resolved = 0;
       for (const intent of intents) intent.kind === 'finding.opened' ? opened++ : resolved++;
-      return { evaluations: evaluations.size, opened, resolved, deadLetters: commit.deadLetters.length, notifications: intents.length };
+      return { evaluations: evaluations.size, opened, resolved, deadLetters, notifications: intents.length, tracked, duplicates, refreshed: retracked.states };
     });
   }
 
-  async close(): Promise<void> {}
-}
+  /** After the sinks written past the commit: their dead letters, the facts marks, the checkpoint. */
+  async settle(settle: StateSettle): Promise<{ readonly deadLetters: number }> {
+    if (settle.deadLetters.length === 0 && settle.rewrittenFindingIds.length === 0 && !settle.checkpoint) return { deadLetters: 0 };
+    return this.#db.transaction().execute(async (trx) => {
+      const deadLetters = await insertDeadLetters(trx, settle.source, settle.deadLetters);
+      if (settle.rewrittenFindingIds.length > 0) {
+        // The sink replaced these documents whole, without the escalation and exception facts. The triggers of 0004
+        // marked them at the state commit, but a facts sync pass may have run before the documents were replaced.
+        await trx
+          .withTables<{ findings: FindingsTable & FindingFactsColumns }>()
+          .updateTable('findings')
+          .set({ facts_dirty: true, facts_tried_at: null })
+          .where('finding_id', '=', (eb) => eb.fn<string>('any', [eb.val([...new Set(settle.rewrittenFindingIds)].sort())]))
+          .where('facts_dirty', '=', false)
+          .where((eb) => eb.or([eb('escalated_at', 'is not', null), eb('exception_id', 'is not', null), eb('reminder_count', '>', 0)]))
+          .execute();
+      }
+      if (settle.checkpoint) await moveCheckpoint(trx, settle.checkpoint);
+      return { deadLetters };
+    });
+  }
 
-function collect(tracked: TrackedEvent, evaluations: Map<string, EvaluationState>, findings: Map<string, Finding>, intents: NotificationIntent[]): void {
-  if (tracked.state) evaluations.set(tracked.state.evaluationKey, tracked.state);
-  if (tracked.transition === 'opened' && tracked.finding) {
-    findings.set(tracked.finding.findingId, tracked.finding);
-    intents.push({ kind: 'finding.opened', finding: tracked.finding, eventId: tracked.event.eventId });
-  } else if (tracked.transition === 'resolved' && tracked.finding) {
-    findings.set(tracked.finding.findingId, tracked.finding);
-    intents.push({ kind: 'finding.resolved', finding: tracked.finding, eventId: tracked.event.eventId });
+  /** The first effects of events already committed, for rebuilding their documents. */
+  async firstEffects(eventIds: readonly string[]): Promise<Map<string, FirstEffect>> {
+    return loadFirstEffects(this.#db, eventIds);
+  }
+
+  async close(): Promise<void> {}
+
+  /**
+   * Reads the conflicted keys under lock and tracks their new events again on top of what is stored. A key that did
+   * not exist cannot be locked: if another writer inserts it meanwhile, the insert says so and the key goes round again.
+   */
+  async #retrack(
+    trx: Transaction<Database>,
+    commit: StateCommit,
+    conflicted: readonly string[],
+    byKey: ReadonlyMap<string, readonly Item<TrackedEvent>[]>,
+    fresh: ReadonlySet<string>,
+  ): Promise<{ tracked: Map<string, readonly TrackedEvent[]>; states: Map<string, EvaluationState | null> }> {
+    const tracked = new Map<string, readonly TrackedEvent[]>();
+    const states = new Map<string, EvaluationState | null>();
+    let pending = conflicted;
+    for (let round = 0; pending.length > 0; round++) {
+      if (!commit.retrack) throw new StateConflictError(pending.length, `${pending.length} evaluation key(s) moved since they were tracked, and this commit cannot track them again`);
+      if (round === MaxRetrackRounds) throw new StateConflictError(pending.length, `${pending.length} evaluation key(s) kept moving under other writers`);
+      const stored = await loadEvaluationStates(trx, pending, { lock: true });
+      const advances: EvaluationWrite[] = [];
+      const inserts: EvaluationWrite[] = [];
+      for (const key of pending) {
+        const base = stored.get(key) ?? null;
+        const events = byKey.get(key)!.filter((item) => fresh.has(item.value.event.eventId)).map((item) => item.value.event);
+        const again = commit.retrack(base, events);
+        tracked.set(key, again);
+        let last: { state: EvaluationState; event: EnrichedEvent } | null = null;
+        for (const value of again) if (value.state) last = { state: value.state, event: value.event };
+        states.set(key, last?.state ?? base);
+        if (last) (base === null ? inserts : advances).push({ base, state: last.state, event: last.event });
+      }
+      const landed = await advanceEvaluations(trx, advances);
+      for (const key of await insertNewEvaluations(trx, inserts)) landed.add(key);
+      pending = [...advances, ...inserts].map((write) => write.state.evaluationKey).filter((key) => !landed.has(key));
+    }
+    return { tracked, states };
   }
 }
 
-async function insertChunked<T>(rows: readonly T[], insert: (chunk: readonly T[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < rows.length; i += RowsPerStatement) await insert(rows.slice(i, i + RowsPerStatement));
+function lastState(list: readonly Item<TrackedEvent>[]): { state: EvaluationState; event: EnrichedEvent } | null {
+  for (let i = list.length - 1; i >= 0; i--) {
+    const value = list[i]!.value;
+    if (value.state) return { state: value.state, event: value.event };
+  }
+  return null;
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-const sqlValue = (value: unknown): SqlValue => (value instanceof Date ? value.toISOString() : ((value ?? null) as SqlValue));
+/** What processed_events remembers of an event's effect: its transition and the finding its document names. */
+function effectOf(tracked: TrackedEvent): { transition: string; findingId: string | null } {
+  return { transition: tracked.transition, findingId: tracked.transition === 'stale' ? null : (tracked.finding?.findingId ?? null) };
+}
 
-async function upsertEvaluations(trx: Transaction<Database>, states: readonly EvaluationState[]): Promise<void> {
-  await multiRowInsert(trx, {
-    table: 'evaluations',
-    columns: ['evaluation_key', 'account_id', 'region', 'rule', 'resource_type', 'resource_id', 'compliance', 'ordering_time', 'event_id', 'in_scope', 'open_finding_id'],
-    computed: { column: 'updated_at', sql: 'now()' },
-    rows: states.map((state) => {
-      const [account = '', region = '', rule = '', resourceType = '', ...rest] = state.evaluationKey.split('|');
-      return [state.evaluationKey, account, region, rule, resourceType, rest.join('|'), state.compliance, iso(state.orderingTime), state.eventId, state.inScope, state.openFinding?.findingId ?? null];
-    }),
-    tail: `on conflict (evaluation_key) do update set
-      compliance = excluded.compliance, ordering_time = excluded.ordering_time, event_id = excluded.event_id,
-      in_scope = excluded.in_scope, open_finding_id = excluded.open_finding_id, updated_at = excluded.updated_at
-      where evaluations.ordering_time < excluded.ordering_time`,
+/** Records the batch's event ids with their (tracked) effect; returns the ids this transaction inserted. */
+async function insertProcessedEvents(trx: Transaction<Database>, values: readonly TrackedEvent[]): Promise<Set<string>> {
+  if (values.length === 0) return new Set();
+  const rows = values
+    .map((value) => {
+      const effect = effectOf(value);
+      return [value.event.eventId, effect.transition, effect.findingId] as SqlValue[];
+    })
+    // Id order, so two writers inserting the same ids wait for each other instead of deadlocking.
+    .sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1));
+  const inserted = await multiRowInsert<{ event_id: string }>(trx, {
+    table: 'processed_events',
+    columns: ['event_id', 'transition', 'finding_id'],
+    rows,
+    tail: 'on conflict do nothing returning event_id',
   });
+  return new Set(inserted.map((row) => row.event_id));
 }
+
+async function updateFirstEffects(trx: Transaction<Database>, values: readonly TrackedEvent[]): Promise<void> {
+  for (const value of values) {
+    const effect = effectOf(value);
+    await trx.updateTable('processed_events').set({ transition: effect.transition, finding_id: effect.findingId }).where('event_id', '=', value.event.eventId).execute();
+  }
+}
+
+/**
+ * Stores dead letters under their key (dead-letter-key.ts) and returns how many are stored: inserted now, or already
+ * stored by an earlier read of the same record (same origin, same bytes). Text built from bad input (reasons, replay
+ * file names) is made storable first, so a dead letter can always be written.
+ */
+async function insertDeadLetters(trx: Transaction<Database>, source: string, letters: readonly DeadLetterDraft[]): Promise<number> {
+  if (letters.length === 0) return 0;
+  const rows = new Map<string, SqlValue[]>();
+  for (const letter of letters) {
+    const shardId = toStorableText(letter.origin.shardId);
+    const sequenceNumber = toStorableText(letter.origin.sequenceNumber);
+    const key = deadLetterKeyOf(source, shardId, sequenceNumber, letter.stage, letter.raw);
+    rows.set(key, [key, source, shardId, sequenceNumber, letter.stage, toStorableText(letter.reason), letter.raw]);
+  }
+  const sorted = [...rows.values()].sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1));
+  await multiRowInsert(trx, {
+    table: 'dead_letters',
+    columns: ['letter_key', 'source', 'shard_id', 'sequence_number', 'stage', 'reason', 'raw'],
+    rows: sorted,
+    tail: 'on conflict (letter_key) do nothing',
+  });
+  // A conflict means a letter with the same origin and bytes is stored: count it, but check rather than assume.
+  const stored = await trx
+    .selectFrom('dead_letters')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('letter_key', '=', (eb) => eb.fn<string>('any', [eb.val([...rows.keys()])]))
+    .executeTakeFirstOrThrow();
+  return Number(stored.n);
+}
+
+async function verifyLease(trx: Transaction<Database>, checkpoint: ShardCheckpoint): Promise<void> {
+  const row = await trx
+    .selectFrom('shard_leases')
+    .select('shard_id')
+    .where('stream_name', '=', checkpoint.streamName)
+    .where('shard_id', '=', checkpoint.shardId)
+    .where('owner', '=', checkpoint.owner)
+    .where('lease_token', '=', checkpoint.leaseToken)
+    .executeTakeFirst();
+  if (!row) throw new LeaseLostError(checkpoint.shardId);
+}
+
+async function moveCheckpoint(trx: Transaction<Database>, checkpoint: ShardCheckpoint): Promise<void> {
+  const { streamName, shardId, sequenceNumber, owner, leaseToken } = checkpoint;
+  const result = await trx
+    .updateTable('shard_leases')
+    .set({ checkpoint: sequenceNumber, updated_at: new Date() })
+    .where('stream_name', '=', streamName)
+    .where('shard_id', '=', shardId)
+    .where('owner', '=', owner)
+    .where('lease_token', '=', leaseToken)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) !== 1) throw new LeaseLostError(shardId);
+}
+
+const sqlValue = (value: unknown): SqlValue => (value instanceof Date ? value.toISOString() : ((value ?? null) as SqlValue));
 
 // The columns of findingRow the commit writes (updated_at is now()); escalation and exception columns keep their values.
 const FindingColumns = [
@@ -131,8 +309,10 @@ const FindingColumns = [
 ] as const satisfies readonly (keyof Insertable<FindingsTable>)[];
 
 async function upsertFindings(trx: Transaction<Database>, findings: readonly Finding[]): Promise<void> {
-  // Resolve before open: the partial unique index allows one open finding per key at every row.
-  const ordered = [...findings].sort((a, b) => (a.status === b.status ? 0 : a.status === 'resolved' ? -1 : 1));
+  // Resolve before open (the partial unique index allows one open finding per key at every row), each in id order.
+  const ordered = [...findings].sort((a, b) =>
+    a.status !== b.status ? (a.status === 'resolved' ? -1 : 1) : a.findingId < b.findingId ? -1 : a.findingId > b.findingId ? 1 : 0,
+  );
   await multiRowInsert(trx, {
     table: 'findings',
     columns: FindingColumns,
@@ -141,9 +321,11 @@ async function upsertFindings(trx: Transaction<Database>, findings: readonly Fin
       const row = findingRow(f);
       return FindingColumns.map((column) => sqlValue(row[column]));
     }),
+    // A resolved finding is history: nothing reopens it (a later NON_COMPLIANT opens a new episode).
     tail: `on conflict (finding_id) do update set
       status = excluded.status, resolved_at = excluded.resolved_at, resolution = excluded.resolution,
-      resolved_event_id = excluded.resolved_event_id, updated_at = excluded.updated_at`,
+      resolved_event_id = excluded.resolved_event_id, updated_at = excluded.updated_at
+      where findings.status = 'open'`,
   });
 }
 

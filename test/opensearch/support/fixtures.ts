@@ -1,3 +1,4 @@
+import { evaluationKeyOf } from '../../../stages/enrich/enriched-event.ts';
 import type { EnrichedEvent } from '../../../stages/enrich/enriched-event.ts';
 import type { Item } from '../../../stages/stage.ts';
 import type { Finding } from '../../../stages/track/finding.ts';
@@ -36,7 +37,7 @@ export function enrichedEvent(overrides: Partial<EnrichedEvent> = {}): EnrichedE
     inScope: true,
   };
   const event = { ...base, ...overrides };
-  return { ...event, evaluationKey: overrides.evaluationKey ?? `${event.accountId}|${event.region}|${event.rule}|${event.resourceType}|${event.resourceId}` };
+  return { ...event, evaluationKey: overrides.evaluationKey ?? evaluationKeyOf(event.accountId, event.region, event.rule, event.resourceType, event.resourceId) };
 }
 
 /** The finding an event opened (status open, no resolution). */
