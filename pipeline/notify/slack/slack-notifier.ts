@@ -1,9 +1,9 @@
-import { hostname } from 'node:os';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock/clock.ts';
 import { SystemClock } from '../../clock/clock.ts';
+import { defaultWorkerId } from '../../runtime/worker-id.ts';
 import type { Database } from '../../store/database-schema.ts';
 import type { RuleCatalog } from '../../../stages/enrich/rule-catalog.ts';
 import { ChannelPacer } from './channel-pacer.ts';
@@ -46,7 +46,7 @@ export interface SlackNotifierOptions {
   readonly clock?: Clock;
   /** How to wait (pacing, Retry-After, backoff); tests pass one that moves a manual clock. */
   readonly sleep?: Sleep;
-  /** Claim owner; defaults to host-pid. */
+  /** Claim owner; defaults to host-pid-random (see defaultWorkerId). */
   readonly owner?: string;
   readonly hooks?: SlackNotifierHooks;
   readonly random?: () => number;
@@ -99,7 +99,7 @@ export class SlackNotifier implements Notifier {
     this.#sleep = options.sleep ?? ((ms, signal) => sleepFor(ms, undefined, { signal }));
     this.#hooks = options.hooks ?? {};
     this.#random = options.random ?? Math.random;
-    this.#outbox = new OutboxStore(options.db, options.owner ?? `${hostname()}-${process.pid}-slack`);
+    this.#outbox = new OutboxStore(options.db, options.owner ?? `${defaultWorkerId()}-slack`);
     this.#messages = new SlackMessageStore(options.db);
     this.#formatter = new MessageFormatter({ catalog: options.catalog, ...(options.config.runbookBaseUrl ? { runbookBaseUrl: options.config.runbookBaseUrl } : {}) });
     this.#planner = new DeliveryPlanner(options.config, this.#formatter);
