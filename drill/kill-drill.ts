@@ -92,8 +92,9 @@ export async function runKillDrill(options: KillDrillOptions): Promise<DrillResu
     }
     worker = ConsumerProcess.start({ env });
     const finished = await waitUntil(async () => (await countProcessed(db)) >= unique && (await outboxDrained(db)), Math.max(0, deadline - Date.now()), 250);
+    const tail = finished ? '' : `; its last log lines:\n${worker.stderrTail(40)}`;
     await worker.stop();
-    log(`kill drill: final run ${finished ? 'caught up and drained the outbox' : 'ran out of time'}`);
+    log(`kill drill: final run ${finished ? 'caught up and drained the outbox' : 'ran out of time'}${tail}`);
     const planned = Array.from({ length: options.kills }, (_, round) => killMoment(round)).filter((m) => m !== 'ingesting').length;
     const inPostWindow = landed['before-send'] + landed['after-send'];
     const breakdown = `${landed.ingesting} while ingesting, ${landed['before-send']} after a post was claimed and before Slack got it, ${landed['after-send']} after Slack posted and before its ts was recorded, ${landed.fallback} elsewhere`;
