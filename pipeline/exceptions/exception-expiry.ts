@@ -20,9 +20,16 @@ export interface ExceptionExpirySummary {
   readonly expired: number;
 }
 
+/** Test seam: forces an interleaving with the notifier inside the release transaction. */
+export interface ExceptionExpiryHooks {
+  /** After the findings of a batch were released, before that transaction commits. */
+  readonly beforeReleaseCommit?: () => Promise<void>;
+}
+
 export interface ExceptionExpiryOptions {
   readonly batchSize?: number;
   readonly logger?: Logger;
+  readonly hooks?: ExceptionExpiryHooks;
 }
 
 /**
@@ -51,6 +58,7 @@ export async function expireExceptions(db: Kysely<Database>, now: number, signal
         .skipLocked()
         .execute();
       for (const row of rows) outcomes[await releaseFinding(trx, row, now)]++;
+      if (rows.length > 0) await options.hooks?.beforeReleaseCommit?.();
       return rows.length;
     });
     if (claimed < batchSize) break;

@@ -39,10 +39,13 @@ export async function releaseFinding(trx: Transaction<Database & ExceptionTables
     .where('finding_id', '=', row.finding_id)
     .execute();
   if (replacement) return 'reassigned';
+  // Locked until this transaction commits: a notifier claims with SKIP LOCKED, so it cannot take the pending alert
+  // now, read the finding as still excepted (this change is not committed yet) and settle it as suppressed.
   const opened = await trx
     .selectFrom('notification_outbox')
     .select('status')
     .where('intent_id', '=', `${row.finding_id}:finding.opened`)
+    .forUpdate()
     .executeTakeFirst();
   if (opened?.status === 'pending') return 'released';
   const intent: RealertIntent = {

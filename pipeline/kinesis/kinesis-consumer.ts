@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Logger } from 'pino';
+import type { PipelineMetrics } from '../metrics/pipeline-metrics.ts';
 import type { BatchProcessor, BatchSummary } from '../processor/batch-processor.ts';
 import { listAllShards } from './shard-discovery.ts';
 import type { ShardLease, ShardLeaseManager } from './shard-lease-manager.ts';
 import { ShardWorker } from './shard-worker.ts';
+import { describeStreamIdentity } from './stream-identity.ts';
 
 export interface KinesisConsumerOptions {
   readonly client: KinesisClient;
@@ -17,7 +19,10 @@ export interface KinesisConsumerOptions {
   readonly pollIntervalMs: number;
   /** How often shards are rediscovered and leases renewed. */
   readonly refreshIntervalMs: number;
+  /** How often held leases are renewed, on a timer of their own (default refreshIntervalMs). */
+  readonly renewIntervalMs?: number;
   readonly logger: Logger;
+  readonly metrics?: PipelineMetrics;
   readonly onBatch?: (shardId: string, summary: BatchSummary, lagMs: number) => void;
   /** Stop once every shard this worker can hold has caught up with the tip (demo, replay of a backlog, tests). */
   readonly stopWhenCaughtUp?: boolean;
@@ -51,20 +56,20 @@ export class KinesisConsumer {
   async run(signal: AbortSignal): Promise<void> {
     const { logger } = this.#o;
     logger.info({ stream: this.#o.streamName, owner: this.#o.leases.owner }, 'consumer starting');
+    // Renewal has a loop of its own: a slow or failing ListShards must never let the leases of working shards lapse.
+    const renewal = new AbortController();
+    const renewing = this.#renewLeases(AbortSignal.any([signal, renewal.signal]));
     try {
       while (!signal.aborted) {
         let acquiredNone = true;
         try {
-          const shards = await listAllShards(this.#o.client, this.#o.streamName, signal);
-          await this.#o.leases.sync(shards);
-          const lost = await this.#o.leases.renew([...this.#running.values()].map((r) => r.lease));
-          for (const shardId of lost) this.#stopShard(shardId, 'lease taken by another worker');
+          await this.#discover(signal);
           const acquired = await this.#o.leases.acquire(new Set(this.#running.keys()));
           acquiredNone = acquired.length === 0;
           for (const lease of acquired) this.#startShard(lease, signal);
         } catch (error) {
           if (signal.aborted) break;
-          logger.error({ err: error }, 'shard discovery or lease refresh failed');
+          logger.error({ err: error }, 'shard discovery or lease acquisition failed');
         }
         if (this.#o.stopWhenCaughtUp && acquiredNone && [...this.#running.values()].every((r) => r.worker.caughtUp)) break;
         // Wake early when a shard finishes: its children become ready. A run that stops when caught up looks every
@@ -74,8 +79,44 @@ export class KinesisConsumer {
         await Promise.race([sleep(pause, undefined, { signal }), finished]).catch(() => undefined);
       }
     } finally {
+      renewal.abort();
+      await renewing;
       await this.#stopAll();
       logger.info({}, 'consumer stopped');
+    }
+  }
+
+  /** Which stream the name points at, its shards, and the shards it dropped before they were finished. */
+  async #discover(signal: AbortSignal): Promise<void> {
+    const { client, streamName, leases, logger } = this.#o;
+    const stream = await describeStreamIdentity(client, streamName, signal);
+    const { changed, adopted } = await leases.useStream(stream);
+    if (adopted > 0) logger.info({ streamId: stream.id, adopted }, 'shard leases bound to the stream');
+    if (changed) {
+      logger.warn({ streamId: stream.id }, 'stream was recreated under the same name: its shards start from scratch');
+      for (const shardId of this.#running.keys()) this.#stopShard(shardId, 'stream recreated');
+    }
+    const shards = await listAllShards(client, streamName, signal, stream.createdAt);
+    for (const shard of await leases.sync(shards)) {
+      logger.warn({ shardId: shard.shardId, checkpoint: shard.checkpoint }, 'shard expired before it was read to its end; finished so its children can start');
+      this.#o.metrics?.shardsExpired.inc();
+      this.#stopShard(shard.shardId, 'shard expired');
+    }
+  }
+
+  async #renewLeases(signal: AbortSignal): Promise<void> {
+    const interval = this.#o.renewIntervalMs ?? this.#o.refreshIntervalMs;
+    while (!signal.aborted) {
+      await sleep(interval, undefined, { signal }).catch(() => undefined);
+      if (signal.aborted) return;
+      const held = [...this.#running.values()].filter((r) => !r.abort.signal.aborted).map((r) => r.lease);
+      try {
+        const lost = await this.#o.leases.renew(held);
+        for (const shardId of lost) this.#stopShard(shardId, 'lease taken by another worker');
+      } catch (error) {
+        if (signal.aborted) return;
+        this.#o.logger.error({ err: error }, 'lease renewal failed');
+      }
     }
   }
 

@@ -8,13 +8,18 @@ export interface ShardInfo {
   readonly closed: boolean;
 }
 
-/** Every shard of the stream, open and closed (closed parents must be finished before their children start). */
-export async function listAllShards(client: KinesisClient, streamName: string, signal?: AbortSignal): Promise<ShardInfo[]> {
+/**
+ * Every shard of the stream, open and closed (closed parents must be finished before their children start). With
+ * `createdAt`, Kinesis lists that incarnation of the stream only (a stream recreated under the same name is another).
+ */
+export async function listAllShards(client: KinesisClient, streamName: string, signal?: AbortSignal, createdAt?: Date): Promise<ShardInfo[]> {
   const shards: Shard[] = [];
   let nextToken: string | undefined;
   do {
     const page = await client.send(
-      nextToken ? new ListShardsCommand({ NextToken: nextToken }) : new ListShardsCommand({ StreamName: streamName }),
+      nextToken
+        ? new ListShardsCommand({ NextToken: nextToken })
+        : new ListShardsCommand({ StreamName: streamName, ...(createdAt ? { StreamCreationTimestamp: createdAt } : {}) }),
       signal ? { abortSignal: signal } : {},
     );
     shards.push(...(page.Shards ?? []));

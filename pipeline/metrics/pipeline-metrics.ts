@@ -17,6 +17,7 @@ export class PipelineMetrics {
   readonly outboxDepth = new Gauge({ name: 'driftwatch_outbox_depth', help: 'notification intents not yet delivered', registers: [this.registry] });
   readonly outboxOldest = new Gauge({ name: 'driftwatch_outbox_oldest_pending_seconds', help: 'age of the oldest notification intent not yet delivered (0 when none)', registers: [this.registry] });
   readonly outboxFailed = new Gauge({ name: 'driftwatch_outbox_failed', help: 'notification intents Slack refused for good', registers: [this.registry] });
+  readonly shardsExpired = new Counter({ name: 'driftwatch_shards_expired_total', help: 'shards the stream dropped (past retention) before they were read to their end; finished so their children could start', registers: [this.registry] });
   readonly lastCommit = new Gauge({ name: 'driftwatch_last_commit_timestamp_seconds', help: 'when a batch was last committed', registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Settings } from '../../schemas/settings.ts';
 import { AccountRegistry } from '../../stages/enrich/account-registry.ts';
@@ -16,6 +15,7 @@ import type { StateDatabase } from '../store/open-database.ts';
 import { PostgresEvaluationStateStore } from '../store/postgres-evaluation-state-store.ts';
 import { createOpenSearchSink } from '../sinks/opensearch/create-opensearch-sink.ts';
 import { openSearchMigrationHook } from '../sinks/opensearch/opensearch-migration-hook.ts';
+import { defaultWorkerId } from './worker-id.ts';
 
 /** Everything a command needs, built once from settings. */
 export interface Runtime {
@@ -80,7 +80,7 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
     sla,
     stateSink,
     sinks,
-    workerId: settings.DRIFTWATCH_WORKER_ID ?? `${hostname()}-${process.pid}`,
+    workerId: settings.DRIFTWATCH_WORKER_ID ?? defaultWorkerId(),
     migrationHooks,
     createProcessor: (shardId) =>
       new BatchProcessor({

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { ListShardsCommand, SplitShardCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { KinesisConsumer } from '../../pipeline/kinesis/kinesis-consumer.ts';
 import { ShardLeaseManager } from '../../pipeline/kinesis/shard-lease-manager.ts';
+import { describeStreamIdentity } from '../../pipeline/kinesis/stream-identity.ts';
 import { createRuntime } from '../../pipeline/runtime/create-runtime.ts';
 import type { Runtime } from '../../pipeline/runtime/create-runtime.ts';
 import { loadSettings } from '../../pipeline/config/load-settings.ts';
@@ -81,6 +82,9 @@ describe('resharding and shard leases', () => {
     const a = new ShardLeaseManager(db, { streamName: 'fenced', owner: 'worker-a', leaseMs: 30_000 });
     const b = new ShardLeaseManager(db, { streamName: 'fenced', owner: 'worker-b', leaseMs: 30_000 });
     const shards = (await kinesis.client.send(new ListShardsCommand({ StreamName: 'fenced' }))).Shards!;
+    const stream = await describeStreamIdentity(kinesis.client, 'fenced');
+    await a.useStream(stream);
+    await b.useStream(stream);
     await a.sync(shards.map((s) => ({ shardId: s.ShardId!, parentShardIds: [], closed: false })));
     const [leaseA] = await a.acquire(new Set());
     expect(leaseA).toBeDefined();

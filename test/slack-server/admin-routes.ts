@@ -4,7 +4,7 @@ import type { SlackServer } from './slack-server.ts';
 
 const Methods = z.array(z.string()).optional();
 const RetryAfter = z.number().int().min(0).optional();
-const FaultStatusSchema = z.union([z.number().int().min(100).max(599), z.literal('reset'), z.literal('hang')]);
+const FaultStatusSchema = z.union([z.number().int().min(100).max(599), z.literal('reset'), z.literal('hang'), z.literal('lose-reply')]);
 
 const FailNextBody = z.object({
   count: z.number().int().positive().default(1),

@@ -10,7 +10,8 @@ export type FaultDecision =
       readonly remainingMs?: number;
     }
   | { readonly kind: 'reset'; readonly source: 'failNext' }
-  | { readonly kind: 'hang'; readonly source: 'failNext' };
+  | { readonly kind: 'hang'; readonly source: 'failNext' }
+  | { readonly kind: 'lose-reply'; readonly source: 'failNext' };
 
 interface PendingFailure {
   remaining: number;
@@ -92,6 +93,7 @@ export class FaultInjector {
       if (queued.remaining <= 0) this.#queue = this.#queue.filter((f) => f !== queued);
       if (queued.status === 'reset') return { kind: 'reset', source: 'failNext' };
       if (queued.status === 'hang') return { kind: 'hang', source: 'failNext' };
+      if (queued.status === 'lose-reply') return { kind: 'lose-reply', source: 'failNext' };
       return {
         kind: 'status',
         status: queued.status,

@@ -126,8 +126,11 @@ export interface ServerStats {
   readonly byMethod: Readonly<Record<string, number>>;
 }
 
-/** An HTTP status to answer with, or drop the connection ('reset'), or never answer ('hang'). */
-export type FaultStatus = number | 'reset' | 'hang';
+/**
+ * An HTTP status to answer with, or drop the connection ('reset'), or never answer ('hang'), or carry the call out
+ * and never answer ('lose-reply': the message is posted, the client never learns its ts).
+ */
+export type FaultStatus = number | 'reset' | 'hang' | 'lose-reply';
 
 export interface FailNextOptions {
   /** Only requests to these methods consume the failure. Default: any method. */

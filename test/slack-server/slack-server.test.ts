@@ -373,6 +373,14 @@ describe('fault injection', () => {
       WebAPIRequestError,
     );
     expect(server.calls.map((c) => c.status)).toEqual([200, 0, -1]);
+
+    // The call takes effect, the answer never comes (a crash after Slack posted, before the client heard back).
+    server.failNext(1, 'lose-reply', { methods: ['chat.postMessage'] });
+    await expect(clientFor(server, { retryConfig: { retries: 0 }, timeout: 100 }).chat.postMessage({ channel: 'alerts', text: 'landed' })).rejects.toBeInstanceOf(
+      WebAPIRequestError,
+    );
+    expect(server.messages('alerts').map((m) => m.text)).toEqual(['landed']);
+    expect(server.calls.at(-1)).toMatchObject({ method: 'chat.postMessage', status: -1, fault: 'failNext' });
   });
 });
 

@@ -74,6 +74,7 @@ export class SlackServer {
   readonly #methods: WebApiMethods;
   readonly #scopes: string;
   readonly #waiters = new Set<() => void>();
+  readonly #lostReplies = new WeakSet<ServerResponse>();
   #limiter: RateLimiter;
   #calls: CallRecord[] = [];
   #stats: MutableStats = emptyStats();
@@ -311,7 +312,7 @@ export class SlackServer {
 
     const parsed = await parseRequestParams(req, url);
     const rawChannel = parsed.ok ? parsed.params.channel : undefined;
-    const base: { method: string; time: number; channel?: string } = { method, time };
+    const base: { method: string; time: number; channel?: string; fault?: 'failNext' } = { method, time };
     if (typeof rawChannel === 'string' || typeof rawChannel === 'number') base.channel = String(rawChannel);
 
     const latency = this.#faults.latencyMs;
@@ -319,9 +320,15 @@ export class SlackServer {
     if (res.destroyed) return;
 
     const fault = this.#faults.decide(method, this.#now());
-    if (fault !== undefined) {
+    if (fault !== undefined && fault.kind !== 'lose-reply') {
       this.#serveFault(res, fault, base);
       return;
+    }
+    if (fault !== undefined) {
+      // The call is carried out below; its answer is recorded but never sent.
+      this.#stats.faultsInjected += 1;
+      this.#lostReplies.add(res);
+      base.fault = fault.source;
     }
     if (!parsed.ok) {
       this.#respond(res, base, 200, { ok: false, error: parsed.error });
@@ -369,7 +376,7 @@ export class SlackServer {
     return waitMs === undefined ? 1 : Math.max(1, Math.ceil(waitMs / 1000));
   }
 
-  #serveFault(res: ServerResponse, fault: FaultDecision, base: Omit<CallRecord, 'status'>): void {
+  #serveFault(res: ServerResponse, fault: Exclude<FaultDecision, { kind: 'lose-reply' }>, base: Omit<CallRecord, 'status'>): void {
     this.#stats.faultsInjected += 1;
     const call = { ...base, fault: fault.source };
     if (fault.kind === 'reset') {
@@ -400,6 +407,10 @@ export class SlackServer {
     body: Readonly<Record<string, unknown>>,
     headers: Readonly<Record<string, string>> = {},
   ): void {
+    if (this.#lostReplies.has(res)) {
+      this.#record({ ...base, status: -1 });
+      return;
+    }
     const ok = typeof body.ok === 'boolean' ? body.ok : undefined;
     const error = typeof body.error === 'string' ? body.error : undefined;
     this.#record({

@@ -66,6 +66,7 @@ export function registerRunCommand(program: Command, context: CliContext): void 
           pollIntervalMs: settings.DRIFTWATCH_POLL_INTERVAL_MS,
           refreshIntervalMs: Math.max(1_000, Math.floor(settings.DRIFTWATCH_LEASE_MS / 3)),
           logger,
+          metrics,
           onBatch: (_shardId, summary) => totals.add(summary),
           stopWhenCaughtUp: options.untilCaughtUp ?? false,
         });

@@ -1,9 +1,9 @@
-import { hostname } from 'node:os';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock/clock.ts';
 import { SystemClock } from '../../clock/clock.ts';
+import { defaultWorkerId } from '../../runtime/worker-id.ts';
 import type { Database } from '../../store/database-schema.ts';
 import type { SlackNotifierConfig } from './config.ts';
 import { DeliveryPlanner } from './delivery-planner.ts';
@@ -49,7 +49,7 @@ export class ConsoleNotifier implements Notifier {
     this.#logger = options.logger.child({ sink: 'console-notifier' });
     this.#out = options.out ?? process.stdout;
     this.#clock = options.clock ?? new SystemClock();
-    this.#outbox = new OutboxStore(options.db, options.owner ?? `${hostname()}-${process.pid}-console`);
+    this.#outbox = new OutboxStore(options.db, options.owner ?? `${defaultWorkerId()}-console`);
     this.#messages = new SlackMessageStore(options.db);
     this.#planner = new DeliveryPlanner(options.config, new MessageFormatter({ catalog: options.catalog }));
   }

@@ -27,6 +27,10 @@ interface ClaimedRow {
  * The notifier's side of notification_outbox. A claim is a lease (claimed_by, claimed_until): a notifier that dies
  * leaves claims that expire and are claimed again. Intents of one evaluation key are claimed strictly in order,
  * one at a time, so a "resolved" never overtakes its "opened" (ordering_key, seq from migration 0002).
+ *
+ * Claims run on the database's clock, as shard leases do: a notifier whose clock runs behind another's must not see
+ * that one's live claims as expired. `available_at` (when a deferred intent is due again) stays on the notifier's
+ * clock: a skew there only moves a retry, it never lets two notifiers hold one intent.
  */
 export class OutboxStore {
   readonly #db: Kysely<Database & SlackNotifierTables>;
@@ -41,16 +45,18 @@ export class OutboxStore {
     return this.#owner;
   }
 
-  /** Claims up to `limit` due intents, oldest first, skipping rows another notifier holds (FOR UPDATE SKIP LOCKED). */
+  /**
+   * Claims up to `limit` intents due at `now` (this notifier's clock), oldest first, skipping rows another notifier
+   * holds (FOR UPDATE SKIP LOCKED) or whose claim has not expired (database clock), for `leaseMs`.
+   */
   async claim(limit: number, now: number, leaseMs: number): Promise<ClaimedIntent[]> {
     const at = new Date(now);
-    const until = new Date(now + leaseMs);
     const result = await sql<ClaimedRow>`
       update notification_outbox
-      set status = 'claimed', claimed_by = ${this.#owner}, claimed_until = ${until}, attempts = attempts + 1
+      set status = 'claimed', claimed_by = ${this.#owner}, claimed_until = now() + ${leaseInterval(leaseMs)}::interval, attempts = attempts + 1
       where intent_id in (
         select o.intent_id from notification_outbox o
-        where ((o.status = 'pending' and o.available_at <= ${at}) or (o.status = 'claimed' and o.claimed_until < ${at}))
+        where ((o.status = 'pending' and o.available_at <= ${at}) or (o.status = 'claimed' and o.claimed_until < now()))
           and not exists (
             select 1 from notification_outbox p
             where p.ordering_key = o.ordering_key and p.seq < o.seq and p.status in ('pending', 'claimed'))
@@ -70,16 +76,21 @@ export class OutboxStore {
       .sort((a, b) => compareSeq(a.seq, b.seq));
   }
 
-  /** Extends this notifier's claims while a long drain (paced at ~1 message/s per channel) is still working. */
-  async renew(intentIds: readonly string[], until: number): Promise<void> {
-    if (intentIds.length === 0) return;
-    await this.#db
+  /**
+   * Extends this notifier's claims by `leaseMs` from now (database clock) while a long drain (paced at ~1 message/s
+   * per channel) is still working; returns the ids it still holds (a claim that lapsed may have been taken).
+   */
+  async renew(intentIds: readonly string[], leaseMs: number): Promise<Set<string>> {
+    if (intentIds.length === 0) return new Set();
+    const rows = await this.#db
       .updateTable('notification_outbox')
-      .set({ claimed_until: new Date(until) })
+      .set({ claimed_until: sql`now() + ${leaseInterval(leaseMs)}::interval` })
       .where('intent_id', 'in', intentIds)
       .where('status', '=', 'claimed')
       .where('claimed_by', '=', this.#owner)
+      .returning('intent_id')
       .execute();
+    return new Set(rows.map((row) => row.intent_id));
   }
 
   /** Settles intents for good: sent, suppressed (nothing to say) or failed (can never be delivered). */
@@ -108,10 +119,11 @@ export class OutboxStore {
   }
 
   /**
-   * Intents not yet settled, and when the next one becomes claimable (null when none): only the first unsettled
-   * intent of each evaluation key counts, the ones behind it wait for it whatever their own time says.
+   * Intents not yet settled, and when the next one becomes claimable on the caller's clock (null when none): only
+   * the first unsettled intent of each evaluation key counts, the ones behind it wait for it whatever their own time
+   * says. A claim's expiry (database clock) is carried over to the caller's clock.
    */
-  async backlog(): Promise<{ readonly unsettled: number; readonly nextDueAt: number | null }> {
+  async backlog(now: number = Date.now()): Promise<{ readonly unsettled: number; readonly nextDueAt: number | null }> {
     const count = await this.#db
       .selectFrom('notification_outbox')
       .select((eb) => eb.fn.countAll<string>().as('n'))
@@ -119,7 +131,7 @@ export class OutboxStore {
       .executeTakeFirstOrThrow();
     const heads = await sql<{ due: Date | string | null }>`
       select min(due) as due from (
-        select distinct on (ordering_key) case when status = 'claimed' then claimed_until else available_at end as due
+        select distinct on (ordering_key) case when status = 'claimed' then ${new Date(now)}::timestamptz + (claimed_until - now()) else available_at end as due
         from notification_outbox
         where status in ('pending', 'claimed')
         order by ordering_key, seq
@@ -131,4 +143,9 @@ export class OutboxStore {
 
 function compareSeq(a: string, b: string): number {
   return a.length === b.length ? (a < b ? -1 : a > b ? 1 : 0) : a.length - b.length;
+}
+
+/** A lease length as a Postgres interval literal. */
+export function leaseInterval(ms: number): string {
+  return `${Math.max(0, Math.round(ms))} milliseconds`;
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../../store/database-schema.ts';
+import { leaseInterval } from './outbox-store.ts';
 import type { DigestKind, SlackDigestsTable, SlackMessageRole, SlackMessagesTable, SlackNotifierTables } from './slack-tables.ts';
 
 export type MessageRow = Selectable<SlackMessagesTable>;
@@ -234,7 +236,10 @@ export class SlackMessageStore {
     return new Map(rows.map((row) => [row.digest_id, row]));
   }
 
-  /** Digests to post (not posted yet, claim free) or to update (stale and not rendered within `updateMs`). */
+  /**
+   * Digests to post (not posted yet, due at `now` on this notifier's clock, and not claimed by a live notifier on
+   * the database's clock) or to update (stale and not rendered within `updateMs`).
+   */
   async digestsDue(now: number, updateMs: number, limit: number): Promise<DigestRow[]> {
     const at = new Date(now);
     return this.#db
@@ -242,8 +247,11 @@ export class SlackMessageStore {
       .selectAll()
       .where((eb) =>
         eb.or([
-          eb.and([eb('state', '=', 'pending'), eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', at)])]),
-          eb.and([eb('state', '=', 'sending'), eb('claimed_until', '<', at)]),
+          eb.and([
+            eb('state', 'in', ['pending', 'sending']),
+            eb.or([eb('available_at', 'is', null), eb('available_at', '<=', at)]),
+            eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', sql<Date>`now()`)]),
+          ]),
           eb.and([
             eb('state', '=', 'posted'),
             eb('version', '>', eb.ref('rendered_version')),
@@ -256,48 +264,81 @@ export class SlackMessageStore {
       .execute();
   }
 
-  /** Claim before send for a digest's first post; returns the row if this notifier won it. */
-  async claimDigestPost(digestId: string, now: number, leaseMs: number): Promise<DigestRow | null> {
+  /**
+   * Claim before send for a digest's first post, for `leaseMs` on the database's clock; returns the row as it was
+   * before the claim (its `state` says whether an earlier post may have landed) if `owner` won it.
+   */
+  async claimDigestPost(digestId: string, owner: string, now: number, leaseMs: number): Promise<DigestRow | null> {
     const at = new Date(now);
-    const row = await this.#db
-      .updateTable('slack_digests')
-      .set({ state: 'sending', claimed_until: new Date(now + leaseMs), updated_at: at })
-      .where('digest_id', '=', digestId)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('state', '=', 'pending'), eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', at)])]),
-          eb.and([eb('state', '=', 'sending'), eb('claimed_until', '<', at)]),
-        ]),
-      )
-      .returningAll()
-      .executeTakeFirst();
-    return row ?? null;
+    return this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom('slack_digests')
+        .selectAll()
+        .where('digest_id', '=', digestId)
+        .where('state', 'in', ['pending', 'sending'])
+        .where((eb) => eb.or([eb('available_at', 'is', null), eb('available_at', '<=', at)]))
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', sql<Date>`now()`)]))
+        .forUpdate()
+        .skipLocked()
+        .executeTakeFirst();
+      if (!row) return null;
+      await trx
+        .updateTable('slack_digests')
+        .set({ state: 'sending', claimed_by: owner, claimed_until: sql`now() + ${leaseInterval(leaseMs)}::interval`, updated_at: at })
+        .where('digest_id', '=', digestId)
+        .execute();
+      return row;
+    });
   }
 
-  async completeDigestPost(digestId: string, channelId: string, ts: string, renderedVersion: number, now: number): Promise<void> {
+  /** Extends `owner`'s claim on a digest being posted; false when the claim was lost (it lapsed and was taken). */
+  async renewDigestClaim(digestId: string, owner: string, leaseMs: number): Promise<boolean> {
+    const row = await this.#db
+      .updateTable('slack_digests')
+      .set({ claimed_until: sql`now() + ${leaseInterval(leaseMs)}::interval` })
+      .where('digest_id', '=', digestId)
+      .where('state', '=', 'sending')
+      .where('claimed_by', '=', owner)
+      .returning('digest_id')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Records the digest's message; only while `owner` holds the claim (else the notifier that took it adopts it). */
+  async completeDigestPost(digestId: string, owner: string, channelId: string, ts: string, renderedVersion: number, now: number): Promise<boolean> {
     const at = new Date(now);
-    await this.#db
+    const row = await this.#db
       .updateTable('slack_digests')
       .set((eb) => ({
         state: 'posted',
         channel_id: channelId,
         ts,
+        claimed_by: null,
         claimed_until: null,
+        available_at: null,
         rendered_version: eb.fn('greatest', [eb.ref('rendered_version'), eb.val(renderedVersion)]),
         rendered_at: at,
         updated_at: at,
       }))
       .where('digest_id', '=', digestId)
-      .execute();
+      .where('state', '=', 'sending')
+      .where('claimed_by', '=', owner)
+      .returning('digest_id')
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
-  /** The first post failed: `pending` if Slack surely has nothing, `sending` if it may (look before posting again). */
-  async retryDigestPost(digestId: string, state: 'pending' | 'sending', retryAt: number): Promise<void> {
+  /**
+   * The first post failed: back to `pending` if Slack surely has nothing, `sending` if it may (look before posting
+   * again), due again at `retryAt` (the notifier's clock); the claim is given up.
+   */
+  async retryDigestPost(digestId: string, owner: string, state: 'pending' | 'sending', retryAt: number): Promise<void> {
     await this.#db
       .updateTable('slack_digests')
-      .set({ state, claimed_until: new Date(retryAt), updated_at: new Date() })
+      .set({ state, claimed_by: null, claimed_until: null, available_at: new Date(retryAt), updated_at: new Date() })
       .where('digest_id', '=', digestId)
       .where('state', '=', 'sending')
+      .where('claimed_by', '=', owner)
       .execute();
   }
 

@@ -1,12 +1,13 @@
-import { hostname } from 'node:os';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock/clock.ts';
 import { SystemClock } from '../../clock/clock.ts';
+import { defaultWorkerId } from '../../runtime/worker-id.ts';
 import type { Database } from '../../store/database-schema.ts';
 import type { RuleCatalog } from '../../../stages/enrich/rule-catalog.ts';
 import { ChannelPacer } from './channel-pacer.ts';
+import { ClaimLostError } from './claim-lost-error.ts';
 import type { Sleep } from './channel-pacer.ts';
 import type { SlackNotifierConfig } from './config.ts';
 import type { PostStep, SlackStep, UpdateStep } from './delivery-plan.ts';
@@ -34,6 +35,8 @@ export interface SlackNotifierHooks {
   readonly afterClaim?: (postKey: string) => void | Promise<void>;
   /** After Slack accepted the post, before its ts is recorded. */
   readonly afterSend?: (postKey: string, ts: string) => void | Promise<void>;
+  /** After a digest's first post was claimed, before rendering and pacing. */
+  readonly afterDigestClaim?: (digestId: string) => void | Promise<void>;
 }
 
 export interface SlackNotifierOptions {
@@ -46,7 +49,7 @@ export interface SlackNotifierOptions {
   readonly clock?: Clock;
   /** How to wait (pacing, Retry-After, backoff); tests pass one that moves a manual clock. */
   readonly sleep?: Sleep;
-  /** Claim owner; defaults to host-pid. */
+  /** Claim owner; defaults to host-pid-random (see defaultWorkerId). */
   readonly owner?: string;
   readonly hooks?: SlackNotifierHooks;
   readonly random?: () => number;
@@ -99,7 +102,7 @@ export class SlackNotifier implements Notifier {
     this.#sleep = options.sleep ?? ((ms, signal) => sleepFor(ms, undefined, { signal }));
     this.#hooks = options.hooks ?? {};
     this.#random = options.random ?? Math.random;
-    this.#outbox = new OutboxStore(options.db, options.owner ?? `${hostname()}-${process.pid}-slack`);
+    this.#outbox = new OutboxStore(options.db, options.owner ?? `${defaultWorkerId()}-slack`);
     this.#messages = new SlackMessageStore(options.db);
     this.#formatter = new MessageFormatter({ catalog: options.catalog, ...(options.config.runbookBaseUrl ? { runbookBaseUrl: options.config.runbookBaseUrl } : {}) });
     this.#planner = new DeliveryPlanner(options.config, this.#formatter);
@@ -162,10 +165,19 @@ export class SlackNotifier implements Notifier {
 
   async #deliver(claimed: readonly ClaimedIntent[], signal: AbortSignal, counts: Mutable<DrainSummary>): Promise<void> {
     const unsettled = new Set(claimed.map((intent) => intent.intentId));
-    const renewEvery = Math.max(1_000, Math.floor(this.#config.leaseMs / 3));
+    // Claims lapsed and taken by another notifier while this drain was paced: not sent from here any more.
+    const lost = new Set<string>();
     const heartbeat = setInterval(() => {
-      this.#outbox.renew([...unsettled], this.#clock.now() + this.#config.leaseMs).catch((error: unknown) => this.#logger.warn({ err: error }, 'claim renewal failed'));
-    }, renewEvery);
+      const held = [...unsettled].filter((id) => !lost.has(id));
+      this.#outbox
+        .renew(held, this.#config.leaseMs)
+        .then((still) => {
+          const gone = held.filter((id) => unsettled.has(id) && !still.has(id));
+          for (const id of gone) lost.add(id);
+          if (gone.length > 0) this.#logger.warn({ intents: gone.length }, 'intent claims lapsed and were taken by another notifier; not sending them');
+        })
+        .catch((error: unknown) => this.#logger.warn({ err: error }, 'claim renewal failed'));
+    }, this.#renewEveryMs());
     heartbeat.unref();
     try {
       const parsed = claimed.map(parseIntent);
@@ -191,7 +203,7 @@ export class SlackNotifier implements Notifier {
         }
       }
       steps.sort((a, b) => (order.get(a.intentId) ?? 0) - (order.get(b.intentId) ?? 0));
-      await this.#execute(steps, ledger, signal, counts);
+      await this.#execute(steps, ledger, lost, signal, counts);
       await this.#settle(claimed, plan.settled, ledger, counts);
       unsettled.clear();
     } finally {
@@ -229,17 +241,22 @@ export class SlackNotifier implements Notifier {
   }
 
   /** One sequential worker per channel (pacing, order), channels in parallel (one slow channel delays no other). */
-  async #execute(steps: readonly SlackStep[], ledger: IntentLedger, signal: AbortSignal, counts: Mutable<DrainSummary>): Promise<void> {
+  async #execute(steps: readonly SlackStep[], ledger: IntentLedger, lost: ReadonlySet<string>, signal: AbortSignal, counts: Mutable<DrainSummary>): Promise<void> {
     const byChannel = new Map<string, SlackStep[]>();
     for (const step of steps) byChannel.set(step.channel, [...(byChannel.get(step.channel) ?? []), step]);
     const stop = new AbortController();
     const drainSignal = AbortSignal.any([signal, stop.signal]);
-    await runPool([...byChannel.values()], ChannelConcurrency, (list) => this.#runChannel(list, ledger, drainSignal, stop, counts));
+    await runPool([...byChannel.values()], ChannelConcurrency, (list) => this.#runChannel(list, ledger, lost, drainSignal, stop, counts));
   }
 
-  async #runChannel(list: readonly SlackStep[], ledger: IntentLedger, signal: AbortSignal, stop: AbortController, counts: Mutable<DrainSummary>): Promise<void> {
+  async #runChannel(list: readonly SlackStep[], ledger: IntentLedger, lost: ReadonlySet<string>, signal: AbortSignal, stop: AbortController, counts: Mutable<DrainSummary>): Promise<void> {
     let blocked: { readonly at: number; readonly reason: string } | null = null;
     for (const step of list) {
+      if (lost.has(step.intentId)) {
+        // Settling or releasing it is fenced by the claim owner: the notifier that holds it now is not disturbed.
+        ledger.retry(step.intentId, this.#clock.now(), 'claim lost');
+        continue;
+      }
       if (signal.aborted) {
         ledger.retry(step.intentId, Math.max(this.#clock.now(), this.#pausedUntil), 'drain stopped');
         continue;
@@ -337,6 +354,8 @@ export class SlackNotifier implements Notifier {
       readonly since: number;
       readonly claims: number;
       readonly posted: (channelId: string, ts: string, adopted: boolean) => Promise<void>;
+      /** Checked (and renewed) right before the post, after pacing: throws ClaimLostError when it says false. */
+      readonly holdsClaim?: () => Promise<boolean>;
     },
     signal: AbortSignal,
   ): Promise<{ readonly result: StepResult; readonly uncertain: boolean }> {
@@ -364,7 +383,10 @@ export class SlackNotifier implements Notifier {
           continue;
         }
       }
-      const res = await this.#call(p.channel, signal, () => this.#api.post({ channel: p.channel, message: p.message, threadTs: p.threadTs, broadcast: p.broadcast, marker: p.marker }));
+      const res = await this.#call(p.channel, signal, async () => {
+        if (p.holdsClaim && !(await p.holdsClaim())) throw new ClaimLostError(p.marker);
+        return this.#api.post({ channel: p.channel, message: p.message, threadTs: p.threadTs, broadcast: p.broadcast, marker: p.marker });
+      });
       if (res.ok) {
         await p.posted(res.value.channelId, res.value.ts, false);
         return { result: { kind: 'done', posted: true }, uncertain: false };
@@ -415,6 +437,11 @@ export class SlackNotifier implements Notifier {
     return { kind: 'retry', at: this.#clock.now() + backoffDelay(claims, this.#backoffPolicy(), this.#random), reason };
   }
 
+  /** Claims are renewed three times per lease. */
+  #renewEveryMs(): number {
+    return Math.max(50, Math.floor(this.#config.leaseMs / 3));
+  }
+
   #backoffPolicy(): { baseMs: number; maxMs: number } {
     return { baseMs: this.#config.backoffBaseMs, maxMs: this.#config.backoffMaxMs };
   }
@@ -425,6 +452,7 @@ export class SlackNotifier implements Notifier {
     try {
       return { ok: true, value: await fn() };
     } catch (error) {
+      if (error instanceof ClaimLostError) throw error;
       const outcome = outcomeOf(error);
       return { ok: false, decision: decideRetry(outcome), reason: describeOutcome(outcome) };
     }
@@ -498,33 +526,53 @@ export class SlackNotifier implements Notifier {
   }
 
   async #postDigest(due: DigestRow, signal: AbortSignal, counts: Mutable<DrainSummary>): Promise<void> {
-    const claimed = await this.#messages.claimDigestPost(due.digest_id, this.#clock.now(), this.#config.leaseMs);
+    const owner = this.#outbox.owner;
+    const { leaseMs } = this.#config;
+    const claimed = await this.#messages.claimDigestPost(due.digest_id, owner, this.#clock.now(), leaseMs);
     if (!claimed) return;
-    const message = await this.#renderDigest(claimed);
-    const outcome = await this.#postProtocol(
-      {
-        channel: claimed.channel,
-        marker: `digest:${claimed.digest_id}`,
-        threadTs: null,
-        message,
-        broadcast: false,
-        uncertain: due.state === 'sending',
-        since: new Date(claimed.created_at).getTime() - this.#config.reconcileLookbackMs,
-        claims: 1,
-        posted: async (channelId, ts) => {
-          await this.#messages.completeDigestPost(claimed.digest_id, channelId, ts, claimed.version, this.#clock.now());
+    // The claim is taken before rendering and pacing, which can wait out a long Retry-After: it is renewed all along,
+    // and checked once more right before the post.
+    const heartbeat = setInterval(() => {
+      this.#messages.renewDigestClaim(claimed.digest_id, owner, leaseMs).catch((error: unknown) => this.#logger.warn({ err: error }, 'digest claim renewal failed'));
+    }, this.#renewEveryMs());
+    heartbeat.unref();
+    const log = { channel: claimed.channel, digestId: claimed.digest_id };
+    try {
+      await this.#hooks.afterDigestClaim?.(claimed.digest_id);
+      const message = await this.#renderDigest(claimed);
+      const outcome = await this.#postProtocol(
+        {
+          channel: claimed.channel,
+          marker: `digest:${claimed.digest_id}`,
+          threadTs: null,
+          message,
+          broadcast: false,
+          uncertain: claimed.state === 'sending',
+          since: new Date(claimed.created_at).getTime() - this.#config.reconcileLookbackMs,
+          claims: 1,
+          holdsClaim: () => this.#messages.renewDigestClaim(claimed.digest_id, owner, leaseMs),
+          posted: async (channelId, ts) => {
+            if (!(await this.#messages.completeDigestPost(claimed.digest_id, owner, channelId, ts, claimed.version, this.#clock.now()))) {
+              this.#logger.warn(log, 'digest claim lost after posting; the notifier holding it adopts the message by its marker');
+            }
+          },
         },
-      },
-      signal,
-    );
-    if (outcome.result.kind === 'done') {
-      counts.digestsPosted++;
-      return;
+        signal,
+      );
+      if (outcome.result.kind === 'done') {
+        counts.digestsPosted++;
+        return;
+      }
+      if (outcome.result.kind === 'pause') this.#pause(outcome.result.reason);
+      const at = outcome.result.kind === 'retry' ? outcome.result.at : this.#clock.now() + this.#config.backoffMaxMs;
+      await this.#messages.retryDigestPost(claimed.digest_id, owner, outcome.uncertain ? 'sending' : 'pending', at);
+      this.#logger.warn({ ...log, result: outcome.result.kind }, 'digest post deferred');
+    } catch (error) {
+      if (!(error instanceof ClaimLostError)) throw error;
+      this.#logger.warn(log, 'digest claim lost to another notifier; not posting');
+    } finally {
+      clearInterval(heartbeat);
     }
-    if (outcome.result.kind === 'pause') this.#pause(outcome.result.reason);
-    const at = outcome.result.kind === 'retry' ? outcome.result.at : this.#clock.now() + this.#config.backoffMaxMs;
-    await this.#messages.retryDigestPost(claimed.digest_id, outcome.uncertain ? 'sending' : 'pending', at);
-    this.#logger.warn({ channel: claimed.channel, digestId: claimed.digest_id, result: outcome.result.kind }, 'digest post deferred');
   }
 
   async #updateDigest(due: DigestRow, signal: AbortSignal, counts: Mutable<DrainSummary>): Promise<void> {

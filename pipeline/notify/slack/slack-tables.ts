@@ -40,7 +40,11 @@ export interface SlackDigestsTable {
   readonly kind: DigestKind;
   readonly open: Generated<boolean>;
   readonly state: Generated<'pending' | 'sending' | 'posted'>;
+  /** The notifier posting it (migration 0006) and until when, on the database's clock. */
+  readonly claimed_by: string | null;
   readonly claimed_until: Timestamp | null;
+  /** When a deferred first post is due again, on the notifier's clock (migration 0006). */
+  readonly available_at: Timestamp | null;
   readonly channel_id: string | null;
   readonly ts: string | null;
   readonly started_at: Timestamp;

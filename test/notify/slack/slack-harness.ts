@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Account } from '../../../schemas/account-registry.ts';
 import type { ComplianceChangeEvent } from '../../../schemas/compliance-change-event.ts';
@@ -68,6 +69,10 @@ export interface NotifierOptions {
   readonly out?: NodeJS.WritableStream;
   /** Real clock and real sleeps (end-to-end runs of the notifier loop). */
   readonly realTime?: boolean;
+  /** This notifier's clock runs this far ahead of the harness clock (negative: behind). */
+  readonly clockSkewMs?: number;
+  /** Called after each of this notifier's sleeps moved the clock: a seam to run something while it waits. */
+  readonly onSleep?: (ms: number) => Promise<void>;
 }
 
 /** Real Postgres, the real pipeline (processor + state sink writing the outbox), the local Slack server, one clock. */
@@ -125,11 +130,13 @@ export class SlackHarness {
   /** A notifier as `driftwatch run` builds it (createNotifier), on the harness clock; sleeping moves the clock. */
   notifier(options: NotifierOptions = {}): Notifier {
     const settings = loadSettings({ ...this.#env, ...(options.token === false ? {} : { SLACK_TOKEN: this.slack.token }) });
+    const skew = options.clockSkewMs ?? 0;
     const virtualTime = {
-      clock: this.clock,
+      clock: skew === 0 ? this.clock : { now: () => this.clock.now() + skew },
       sleep: async (ms: number, signal: AbortSignal) => {
         signal.throwIfAborted();
         this.clock.advance(ms);
+        await options.onSleep?.(ms);
       },
     };
     return createNotifier(settings, this.database.db, this.logger, this.runtime.catalog, {
@@ -159,11 +166,20 @@ export class SlackHarness {
       const summary = await notifier.drainOnce(signal);
       for (const key of Object.keys(totals) as (keyof DrainSummary)[]) totals[key] += summary[key];
       if (summary.claimed > 0) continue;
-      const backlog = await outbox.backlog();
+      const backlog = await outbox.backlog(this.clock.now());
       if (backlog.unsettled === 0) return totals;
       this.clock.advance(Math.max(1, (backlog.nextDueAt ?? this.clock.now()) - this.clock.now() + 1));
     }
     throw new Error(`outbox did not drain within ${maxRounds} rounds`);
+  }
+
+  /**
+   * Time passes for the database: every claim (intents and digests) lapses, as it does when its notifier died a
+   * lease ago. Claims run on the database's clock, so moving the harness clock does not expire them.
+   */
+  async expireClaims(): Promise<void> {
+    await sql`update notification_outbox set claimed_until = now() - interval '1 millisecond' where status = 'claimed'`.execute(this.database.db);
+    await sql`update slack_digests set claimed_until = now() - interval '1 millisecond' where claimed_until is not null`.execute(this.database.db);
   }
 
   async outboxStatuses(): Promise<Record<string, number>> {

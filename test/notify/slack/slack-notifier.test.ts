@@ -110,8 +110,8 @@ describe('Slack notifier (real Postgres, local Slack server)', () => {
     expect(h.slack.messages()).toHaveLength(0);
     expect(await h.outboxStatuses()).toEqual({ claimed: 1 });
 
-    // The dead worker's claim expires; another worker takes over.
-    h.clock.advance(61_000);
+    // The dead worker's claim expires (on the database's clock, which claims use); another worker takes over.
+    await h.expireClaims();
     const survivor = h.notifier({ owner: 'worker-2' });
     expect(await h.drainUntilSettled(survivor)).toMatchObject({ sent: 1, posted: 1 });
     expect(h.slack.messages()).toHaveLength(1);
@@ -125,7 +125,7 @@ describe('Slack notifier (real Postgres, local Slack server)', () => {
     await expect(crashing.drainOnce(new AbortController().signal)).rejects.toThrow('crash after send');
     expect(h.slack.messages()).toHaveLength(1);
 
-    h.clock.advance(61_000);
+    await h.expireClaims();
     const survivor = h.notifier({ owner: 'worker-2' });
     expect(await h.drainUntilSettled(survivor)).toMatchObject({ sent: 1, posted: 0 });
     expect(h.slack.messages()).toHaveLength(1);
