@@ -33,6 +33,17 @@ export const AccountRegistryFile = z.object({
       slackChannel: z.string().default('#compliance-triage'),
     })
     .prefault({}),
-  accounts: z.array(Account).default([]),
+  accounts: z
+    .array(Account)
+    .default([])
+    .superRefine((accounts, context) => {
+      // Two entries for one id: which owner and channel would win is an accident of order, so neither does.
+      const first = new Map<string, number>();
+      accounts.forEach((account, i) => {
+        const earlier = first.get(account.id);
+        if (earlier === undefined) first.set(account.id, i);
+        else context.addIssue({ code: 'custom', path: [i, 'id'], message: `account ${account.id} is listed twice (entries ${earlier + 1} and ${i + 1})` });
+      });
+    }),
 });
 export type AccountRegistryFile = z.infer<typeof AccountRegistryFile>;

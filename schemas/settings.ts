@@ -75,13 +75,20 @@ export const Settings = z.object({
   SLACK_REQUEST_TIMEOUT_MS: Int(1_000, 120_000).default(15_000),
   /** How long a notifier's claim on outbox intents holds; renewed while it works, so it only bounds how long a crashed notifier's intents wait. */
   SLACK_CLAIM_LEASE_MS: Int(3_000, 3_600_000).default(120_000),
-  /** Base URL for rules without their own runbookUrl: `<base>/<rule-name>`. */
-  DRIFTWATCH_RUNBOOK_BASE_URL: HttpUrl().optional(),
+  /** Base URL for rules without their own runbookUrl: `<base>/<rule-name>`. Shown in Slack, so it may not carry credentials. */
+  DRIFTWATCH_RUNBOOK_BASE_URL: HttpUrl()
+    .refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), 'a runbook link is shown in Slack: it must not carry user:password@')
+    .optional(),
   /** Where `driftwatch report --post` sends the monthly company-wide report. */
   SLACK_REPORT_CHANNEL: z.string().default('#compliance-report'),
   /** How often `driftwatch run` escalates overdue findings, expires risk exceptions and snapshots compliance. */
   DRIFTWATCH_SCHEDULE_INTERVAL_MS: Int(1_000, 3_600_000).default(60_000),
   DRIFTWATCH_METRICS_PORT: Int(0, 65_535).optional(),
+  /** Address the metrics server binds: loopback unless told (a container sets 0.0.0.0 so its health check can reach it). */
+  DRIFTWATCH_METRICS_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.:-]+$/, 'expected a host name or IP address such as 127.0.0.1, 0.0.0.0 or ::')
+    .default('127.0.0.1'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 export type Settings = z.infer<typeof Settings>;

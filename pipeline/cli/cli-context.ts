@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Settings } from '../../schemas/settings.ts';
 import { loadSettings } from '../config/load-settings.ts';
 import { createLogger } from '../logging/create-logger.ts';
+import { redactorFor } from '../logging/redact-secrets.ts';
 import { createRuntime } from '../runtime/create-runtime.ts';
 import type { Runtime, RuntimeOptions } from '../runtime/create-runtime.ts';
 
@@ -23,7 +24,7 @@ export function createCliContext(env: NodeJS.ProcessEnv = process.env): CliConte
     stdout: process.stdout,
     stderr: process.stderr,
     settings: () => (settings ??= loadSettings(env)),
-    logger: () => (logger ??= createLogger(context.settings().LOG_LEVEL)),
+    logger: () => (logger ??= createLogger(context.settings().LOG_LEVEL, { redact: redactorFor(context.settings()) })),
     runtime: (options) => createRuntime(context.settings(), context.logger(), options),
   };
   return context;

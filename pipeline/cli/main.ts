@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { createCliContext } from './cli-context.ts';
 import type { CliContext } from './cli-context.ts';
+import { printable } from './output/printable.ts';
+import { redactorFor, redactUrls } from '../logging/redact-secrets.ts';
+import type { Redact } from '../logging/redact-secrets.ts';
 import { registerMigrateCommand } from './commands/migrate-command.ts';
 import { registerRunCommand } from './commands/run-command.ts';
 import { registerReplayCommand } from './commands/replay-command.ts';
@@ -52,8 +55,17 @@ export async function main(argv: readonly string[], context: CliContext = create
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : 2; // commander already printed its one-line message
     }
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    context.stderr.write(`driftwatch: ${message}\n`);
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    context.stderr.write(`driftwatch: ${printable(redactorOf(context)(message))}\n`);
     return 1;
+  }
+}
+
+/** The settings' redactor (their tokens and passwords by value), or URL credentials alone when settings are invalid. */
+function redactorOf(context: CliContext): Redact {
+  try {
+    return redactorFor(context.settings());
+  } catch {
+    return redactUrls;
   }
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { withRuntime, writeJson } from '../cli-context.ts';
 import { formatTable } from '../output/format-table.ts';
-import { parsePositiveInt } from './findings-command.ts';
+import { MaxListLimit, wholeNumber } from '../parse-options.ts';
 
 const Statuses = ['pending', 'redriven', 'failed-again', 'all'] as const;
 
@@ -12,7 +12,7 @@ export function registerDeadLettersCommand(program: Command, context: CliContext
     .command('dead-letters')
     .description('list records that could not be processed, with the reason and where they came from')
     .addOption(new Option('--status <status>', 'which dead letters').choices(Statuses).default('pending'))
-    .option('--limit <n>', 'at most this many, newest first', parsePositiveInt, 1_000)
+    .option('--limit <n>', 'at most this many, newest first', wholeNumber(1, MaxListLimit), 1_000)
     .option('--json', 'print a JSON array (raw bytes as base64)')
     .action(async (options: { status: (typeof Statuses)[number]; limit: number; json?: boolean }) => {
       await withRuntime(context, async (runtime) => {

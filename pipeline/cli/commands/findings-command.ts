@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { withRuntime, writeJson } from '../cli-context.ts';
 import { formatTable, isoOrNull } from '../output/format-table.ts';
+import { MaxListLimit, wholeNumber } from '../parse-options.ts';
 
 const Statuses = ['open', 'resolved', 'all'] as const;
 const Severities = ['Critical', 'High', 'Medium', 'Low'] as const;
@@ -39,7 +40,7 @@ export function registerFindingsCommand(program: Command, context: CliContext): 
     .addOption(new Option('--severity <severity>', 'only this severity').choices(Severities))
     .option('--account <id>', 'only this account')
     .option('--rule <name>', 'only this (normalized) rule')
-    .option('--limit <n>', 'at most this many, newest first', parsePositiveInt, 1_000)
+    .option('--limit <n>', 'at most this many, newest first', wholeNumber(1, MaxListLimit), 1_000)
     .option('--json', 'print a JSON array')
     .action(async (options: { status: (typeof Statuses)[number]; severity?: string; account?: string; rule?: string; limit: number; json?: boolean }) => {
       await withRuntime(context, async (runtime) => {
@@ -94,8 +95,5 @@ export function registerFindingsCommand(program: Command, context: CliContext): 
     });
 }
 
-export function parsePositiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`expected a positive whole number, got "${value}"`);
-  return n;
-}
+/** A positive whole number up to the largest integer a JavaScript number holds exactly (ids, counts, seeds). */
+export const parsePositiveInt = wholeNumber(1, Number.MAX_SAFE_INTEGER);

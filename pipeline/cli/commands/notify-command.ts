@@ -19,7 +19,7 @@ export function registerNotifyCommand(program: Command, context: CliContext): vo
     .action(async (options: { once?: boolean; json?: boolean }) => {
       await withRuntime(context, async (runtime) => {
         const logger = runtime.logger;
-        const notifier = createNotifier(runtime.settings, runtime.database.db, logger, runtime.catalog);
+        const notifier = createNotifier(runtime.settings, runtime.database.db, logger, runtime.catalog, { out: context.stdout });
         await notifier.init();
         try {
           if (!options.once) {

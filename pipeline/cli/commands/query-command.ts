@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { writeJson } from '../cli-context.ts';
 import { AnalystQueries } from '../../analytics/analyst-queries.ts';
 import { formatTable } from '../../analytics/format-table.ts';
-import { runAnalystQuery } from '../../analytics/run-analyst-query.ts';
+import { MaxQueryDays, MaxQueryLimit, runAnalystQuery } from '../../analytics/run-analyst-query.ts';
 import { createOpenSearchClient } from '../../sinks/opensearch/client.ts';
 import { openSearchConfigFromSettings } from '../../sinks/opensearch/config.ts';
 import { createSecretRedactor } from '../../sinks/opensearch/secret-redactor.ts';
-import { parsePositiveInt } from './findings-command.ts';
+import { wholeNumber } from '../parse-options.ts';
+import { printable } from '../output/printable.ts';
 
 /** `driftwatch query <name>`: the analyst questions of docs/analyst-queries.md, answered from OpenSearch. */
 export function registerQueryCommand(program: Command, context: CliContext): void {
@@ -17,13 +19,13 @@ export function registerQueryCommand(program: Command, context: CliContext): voi
     .description(`answer an analyst question from OpenSearch (${names.join(', ')})`)
     .argument('<name>', 'query name')
     .option('--json', 'print the result as JSON')
-    .option('--days <n>', 'window in days for trend and time-to-resolve queries', parsePositiveInt)
-    .option('--limit <n>', 'at most this many rows or groups', parsePositiveInt, 20)
+    .option('--days <n>', `window in days for trend and time-to-resolve queries (1 to ${MaxQueryDays})`, wholeNumber(1, MaxQueryDays))
+    .option('--limit <n>', `at most this many rows or groups (1 to ${MaxQueryLimit})`, wholeNumber(1, MaxQueryLimit), 20)
     .option('--at <time>', 'evaluate as of this ISO time instead of now', parseTime)
     .addHelpText('after', `\nQueries:\n${AnalystQueries.map((q) => `  ${q.name.padEnd(22)} ${q.description}`).join('\n')}\n`)
     .action(async (name: string, options: { json?: boolean; days?: number; limit: number; at?: number }) => {
       const query = AnalystQueries.find((q) => q.name === name);
-      if (!query) throw new Error(`unknown query "${name}"; valid names: ${names.join(', ')}`);
+      if (!query) throw new Error(`unknown query "${printable(name)}"; valid names: ${names.join(', ')}`);
       const config = openSearchConfigFromSettings(context.settings());
       if (!config) throw new Error('OPENSEARCH_URL is not set: queries read OpenSearch');
       const client = createOpenSearchClient(config);
@@ -33,6 +35,7 @@ export function registerQueryCommand(program: Command, context: CliContext): voi
           query,
           { indexPrefix: config.indexPrefix, now: options.at ?? Date.now(), days: options.days ?? query.defaultDays ?? 30, limit: options.limit },
           createSecretRedactor(config.auth),
+          { timeoutMs: config.requestTimeoutMs },
         );
         if (options.json) return writeJson(context, { query: result.query, at: result.at, days: result.days, total: result.total ?? null, rows: result.rows });
         const window = result.days !== null ? `, last ${result.days} days` : '';
@@ -45,8 +48,13 @@ export function registerQueryCommand(program: Command, context: CliContext): voi
     });
 }
 
+// Dates a window of MaxQueryDays before them can still be written as ISO 8601 (years 0000-9999).
+const EarliestAt = Date.UTC(1980, 0, 1);
+const LatestAt = Date.UTC(9999, 11, 31);
+
 function parseTime(value: string): number {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new Error(`expected an ISO time such as 2026-03-20T12:00:00Z, got "${value}"`);
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(ms)) throw new InvalidArgumentError('expected an ISO time such as 2026-03-20T12:00:00Z');
+  if (ms < EarliestAt || ms > LatestAt) throw new InvalidArgumentError('expected a time between 1980 and 9999');
   return ms;
 }

@@ -72,6 +72,7 @@ export function registerRunCommand(program: Command, context: CliContext): void 
         if (settings.DRIFTWATCH_METRICS_PORT !== undefined) {
           const server = new MetricsServer({
             port: settings.DRIFTWATCH_METRICS_PORT,
+            host: settings.DRIFTWATCH_METRICS_HOST,
             metrics,
             logger,
             beforeScrape: async () => {

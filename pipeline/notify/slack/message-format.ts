@@ -1,7 +1,7 @@
 import type { RuleCatalog } from '../../../stages/enrich/rule-catalog.ts';
 import type { Severity } from '../../../schemas/rule-catalog.ts';
 import type { FindingSnapshot } from './notification-payload.ts';
-import { escapeMrkdwn, formatDuration, plainText, safeText, slackDate, truncate, utcText } from './mrkdwn.ts';
+import { codeSpan, formatDuration, plainText, safeText, slackDate, truncate, utcText } from './mrkdwn.ts';
 
 export type Block = Readonly<Record<string, unknown>>;
 
@@ -149,7 +149,7 @@ export class MessageFormatter {
         text: {
           type: 'mrkdwn',
           text:
-            `Too many to post one by one: ${view.total.toLocaleString('en-US')} ${noun} of \`${rule}\` (${safeText(view.severity, 20)}) since ${slackDate(view.startedAt)}. ` +
+            `Too many to post one by one: ${view.total.toLocaleString('en-US')} ${noun} of ${codeSpan(view.rule, 200)} (${safeText(view.severity, 20)}) since ${slackDate(view.startedAt)}. ` +
             `This message is kept up to date.\n*Open:* ${view.open.toLocaleString('en-US')}    *Resolved:* ${resolvedCount.toLocaleString('en-US')}`,
         },
       },
@@ -158,7 +158,7 @@ export class MessageFormatter {
         text: {
           type: 'mrkdwn',
           text: truncate(`*By account* (open / total)\n${lines(
-            view.byAccount.map((a) => `• ${safeText(a.accountName, 80)} (\`${safeText(a.accountId, 20)}\`): ${a.open} / ${a.total}`),
+            view.byAccount.map((a) => `• ${safeText(a.accountName, 80)} (${codeSpan(a.accountId, 20)}): ${a.open} / ${a.total}`),
             view.accounts - view.byAccount.length,
             'accounts',
           )}`, SectionMax),
@@ -182,7 +182,7 @@ export class MessageFormatter {
         text: {
           type: 'mrkdwn',
           text: truncate(`*Oldest open resources*\n${view.topResources
-            .map((r) => `• ${safeText(r.resourceType, 60)} \`${safeText(r.resourceId, 200)}\` — ${safeText(r.accountName, 80)}, ${safeText(r.region, 30)}`)
+            .map((r) => `• ${safeText(r.resourceType, 60)} ${codeSpan(r.resourceId, 200)} — ${safeText(r.accountName, 80)}, ${safeText(r.region, 30)}`)
             .join('\n')}`, SectionMax),
         },
       });
@@ -191,7 +191,7 @@ export class MessageFormatter {
       type: 'section',
       text: {
         type: 'mrkdwn',
-        text: `*The rest:* \`driftwatch findings --rule ${rule} --status open\` (add \`--account <id>\` for one account, \`--json\` for scripts)`,
+        text: `*The rest:* ${codeSpan(`driftwatch findings --rule ${view.rule} --status open`, 300)} (add ${codeSpan('--account <id>', 30)} for one account, \`--json\` for scripts)`,
       },
     });
     const runbook = this.runbookUrl(view.rule);
@@ -221,7 +221,8 @@ export class MessageFormatter {
 
   runbookUrl(rule: string): string | null {
     const own = this.#catalog.lookup(rule).rule.runbookUrl;
-    if (own) return own;
+    // The catalog schema allows http(s) only; a link built in code elsewhere gets the same check.
+    if (own && /^https?:\/\//i.test(own)) return own;
     return this.#runbookBase ? `${this.#runbookBase}/${encodeURIComponent(rule)}` : null;
   }
 
@@ -246,10 +247,10 @@ export class MessageFormatter {
     const field = (label: string, value: string) => ({ type: 'mrkdwn', text: truncate(`*${label}*\n${value}`, FieldMax) });
     return [
       field('Severity', `${SeverityEmoji[f.severity]} ${f.severity}`),
-      field('Rule', `${safeText(f.ruleTitle, 300)}\n\`${safeText(f.rule, 200)}\``),
-      field('Account', `${safeText(f.accountName, 200)} (\`${safeText(f.accountId, 20)}\`)\n${safeText(f.environment, 40)}`),
+      field('Rule', `${safeText(f.ruleTitle, 300)}\n${codeSpan(f.rule, 200)}`),
+      field('Account', `${safeText(f.accountName, 200)} (${codeSpan(f.accountId, 20)})\n${safeText(f.environment, 40)}`),
       field('Region', safeText(f.region, 40)),
-      field('Resource', `${safeText(f.resourceType, 200)}\n\`${safeText(f.resourceId, 1_400)}\``),
+      field('Resource', `${safeText(f.resourceType, 200)}\n${codeSpan(f.resourceId, 1_400)}`),
       field('Deadline', f.deadline === null ? 'none' : slackDate(f.deadline)),
     ];
   }
@@ -264,7 +265,7 @@ export class MessageFormatter {
   }
 
   #context(f: FindingSnapshot): Block {
-    return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(`driftwatch · finding \`${escapeMrkdwn(f.findingId)}\` · opened ${utcText(f.openedAt)}`, SectionMax) }] };
+    return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(`driftwatch · finding ${codeSpan(f.findingId, 200)} · opened ${utcText(f.openedAt)}`, SectionMax) }] };
   }
 }
 
