@@ -60,8 +60,11 @@ export const Settings = z.object({
   SLACK_API_URL: HttpUrl().optional(),
   SLACK_SECURITY_CHANNEL: z.string().default('#security-compliance'),
   SLACK_DEFAULT_CHANNEL: z.string().default('#compliance-triage'),
-  /** Comma-separated severities whose findings also go to SLACK_SECURITY_CHANNEL. */
-  SLACK_SECURITY_SEVERITIES: z.string().regex(/^\s*(Critical|High|Medium|Low)?(\s*,\s*(Critical|High|Medium|Low))*\s*$/, 'expected severities such as Critical,High').default('Critical'),
+  /**
+   * Comma-separated severities whose new findings also go to SLACK_SECURITY_CHANNEL. All by default: security sees
+   * every new non-compliance, as the owners do (a rollout's flood becomes one digest); narrow it, e.g. to Critical,High.
+   */
+  SLACK_SECURITY_SEVERITIES: z.string().regex(/^\s*(Critical|High|Medium|Low)?(\s*,\s*(Critical|High|Medium|Low))*\s*$/, 'expected severities such as Critical,High').default('Critical,High,Medium,Low'),
   /** Minimum gap between two messages to one channel (Slack allows about one per second). */
   SLACK_CHANNEL_INTERVAL_MS: Int(0, 60_000).default(1_000),
   /** More new findings than this for one channel and rule within SLACK_FLOOD_WINDOW_MS become one digest. */
@@ -89,7 +92,8 @@ export const Settings = z.object({
     .string()
     .regex(/^[A-Za-z0-9.:-]+$/, 'expected a host name or IP address such as 127.0.0.1, 0.0.0.0 or ::')
     .default('127.0.0.1'),
-  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** Unset: info for services (`run`, `notify`), warn for one-shot commands. */
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
 });
 export type Settings = z.infer<typeof Settings>;
 

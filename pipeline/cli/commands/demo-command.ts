@@ -24,7 +24,7 @@ export function registerDemoCommand(program: Command, context: CliContext): void
     .option('--notifications <n>', 'console notification lines to show (no Slack token in the demo)', parseNonNegativeInt, 25)
     .option('--json', 'print the summary as JSON')
     .action(async (options: { events: number; shards: number; accounts: number; seed: number; notifications: number; json?: boolean }) => {
-      const logger = createLogger(context.env.LOG_LEVEL ?? 'warn');
+      const logger = createLogger(context.env.LOG_LEVEL ?? 'warn', { format: (context.stderr as { isTTY?: boolean }).isTTY ? 'pretty' : 'json' });
       const progress = new ProgressLine(context.stderr, 2_000);
       const notifications = new LineBudget(options.json ? context.stderr : context.stdout, options.notifications);
       const stop = stopOnSignals();

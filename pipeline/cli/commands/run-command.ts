@@ -25,7 +25,7 @@ export function registerRunCommand(program: Command, context: CliContext): void 
       const settings = context.settings();
       const logger = context.logger();
       const metrics = new PipelineMetrics();
-      const runtime = await context.runtime({ metrics });
+      const runtime = await context.runtime({ metrics, migrate: true });
       const stop = stopOnSignals((signal) => logger.info({ signal }, 'stopping'));
       const client = createKinesisClient({ region: settings.AWS_REGION, ...(settings.KINESIS_ENDPOINT ? { endpoint: settings.KINESIS_ENDPOINT } : {}) });
       const totals = new BatchTotals();

@@ -66,6 +66,13 @@ const SeverityEmoji: Readonly<Record<Severity, string>> = {
   Low: ':information_source:',
 };
 
+/** What the resolved alert's header says is now fine, by resolution. */
+const ResolvedVerdict: Readonly<Record<string, string>> = {
+  COMPLIANT: 'Now compliant',
+  NOT_APPLICABLE: 'No longer applicable',
+  DELETED: 'Resource deleted',
+};
+
 const ResolutionText: Readonly<Record<string, string>> = {
   COMPLIANT: 'compliant again',
   NOT_APPLICABLE: 'no longer applicable',
@@ -92,7 +99,9 @@ export class MessageFormatter {
   alert(view: AlertView): SlackMessage {
     const f = view.finding;
     const resolved = view.state === 'resolved' && f.resolvedAt !== null;
-    const title = `${resolved ? ':white_check_mark: Resolved' : `${SeverityEmoji[f.severity]} ${f.severity}`} · ${f.ruleTitle}`;
+    // Catalog titles name the desired state ("Root user has MFA"): the header says whether it holds.
+    const verdict = resolved ? ResolvedVerdict[f.resolution ?? ''] ?? 'Now compliant' : 'Not compliant';
+    const title = `${resolved ? ':white_check_mark: Resolved' : `${SeverityEmoji[f.severity]} ${f.severity}`} · ${verdict}: ${f.ruleTitle}`;
     const status = resolved ? this.#resolvedLine(f, view.flaps) : this.#openLine(view);
     const blocks: Block[] = [
       { type: 'header', text: plainText(title, 150) },
@@ -104,7 +113,7 @@ export class MessageFormatter {
     if (actions) blocks.push(actions);
     blocks.push(this.#context(f));
     const state = resolved ? `RESOLVED (${ResolutionText[f.resolution ?? ''] ?? 'resolved'} after ${formatDuration(f.resolvedAt! - f.openedAt)})` : 'OPEN';
-    const text = `${state} ${f.severity} ${safeText(f.ruleTitle, 200)}: ${safeText(f.resourceType, 100)} ${safeText(f.resourceId, 500)} in ${safeText(f.accountName, 100)} (${safeText(f.accountId, 20)}, ${safeText(f.environment, 20)}) ${safeText(f.region, 30)}`;
+    const text = `${state} ${f.severity} · ${verdict}: ${safeText(f.ruleTitle, 200)} · ${safeText(f.resourceType, 100)} ${safeText(f.resourceId, 500)} in ${safeText(f.accountName, 100)} (${safeText(f.accountId, 20)}, ${safeText(f.environment, 20)}) ${safeText(f.region, 30)}`;
     return { text, blocks };
   }
 
@@ -114,14 +123,14 @@ export class MessageFormatter {
     const deadline = f.deadline === null ? 'no deadline' : slackDate(f.deadline);
     const line = `*${what}* — ${f.severity} finding open since ${slackDate(f.openedAt)}, due ${deadline}.\nOwner: *${safeText(f.owner, 200)}* (${safeText(view.ownerChannel, 100)})`;
     const blocks: Block[] = [
-      { type: 'header', text: plainText(`:alarm_clock: ${what} · ${f.ruleTitle}`, 150) },
+      { type: 'header', text: plainText(`:alarm_clock: ${what} · Not compliant: ${f.ruleTitle}`, 150) },
       { type: 'section', text: { type: 'mrkdwn', text: line } },
       { type: 'section', fields: this.#fields(f) },
     ];
     const actions = this.#actions(f);
     if (actions) blocks.push(actions);
     blocks.push(this.#context(f));
-    const text = `${what}: ${f.severity} ${safeText(f.ruleTitle, 200)} on ${safeText(f.resourceType, 100)} ${safeText(f.resourceId, 500)} in ${safeText(f.accountName, 100)} (${safeText(f.accountId, 20)}), owner ${safeText(f.owner, 200)}`;
+    const text = `${what}: ${f.severity} · Not compliant: ${safeText(f.ruleTitle, 200)} on ${safeText(f.resourceType, 100)} ${safeText(f.resourceId, 500)} in ${safeText(f.accountName, 100)} (${safeText(f.accountId, 20)}), owner ${safeText(f.owner, 200)}`;
     return { text, blocks };
   }
 

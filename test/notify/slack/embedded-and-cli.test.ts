@@ -72,6 +72,7 @@ describe('driftwatch notify --once', () => {
       SLACK_TOKEN: h.slack.token,
       SLACK_API_URL: h.slack.url,
       SLACK_SECURITY_CHANNEL: '#security',
+      SLACK_SECURITY_SEVERITIES: 'Critical',
       SLACK_CHANNEL_INTERVAL_MS: '0',
     };
     const json = await runCli(['notify', '--once', '--json'], env);
