@@ -18,6 +18,8 @@ export interface QueryResult {
   readonly total?: number;
   readonly columns: readonly QueryColumn[];
   readonly rows: readonly QueryRow[];
+  /** Rows the query produced beyond --limit (not shown); nested groups or a window can produce more than the limit. */
+  readonly omitted: number;
 }
 
 export interface RunQueryOptions {
@@ -69,7 +71,8 @@ export async function runAnalystQuery(
     }
     throw OpenSearchRequestError.from(error, redact, `query ${query.name}`);
   }
-  const { rows, total } = query.read(response.body, context);
+  const { rows: all, total } = query.read(response.body, context);
+  const rows = all.length <= context.limit ? all : query.limitKeeps === 'last' ? all.slice(-context.limit) : all.slice(0, context.limit);
   return {
     query: query.name,
     title: query.title,
@@ -78,6 +81,7 @@ export async function runAnalystQuery(
     ...(total !== undefined ? { total } : {}),
     columns: query.columns,
     rows,
+    omitted: all.length - rows.length,
   };
 }
 

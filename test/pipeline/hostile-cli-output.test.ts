@@ -39,7 +39,7 @@ describe('CLI output with hostile data and out-of-range arguments (issue 9 items
     expect(findings.stdout).not.toMatch(ControlChars);
     const letters = await runCli(['dead-letters'], env);
     expect(letters.code).toBe(0);
-    expect(letters.stdout).toMatch(/1 dead letter/);
+    expect(letters.stdout).toMatch(/^1 pending dead letter\(s\)\.$/m);
     expect(letters.stdout).not.toMatch(ControlChars);
     const notify = await runCli(['notify', '--once'], env);
     expect(notify.code).toBe(0);

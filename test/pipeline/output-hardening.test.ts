@@ -219,3 +219,22 @@ describe('the smaller ones (issue 9 item 11)', () => {
     expect(span.slice(1, -1)).not.toContain('`');
   });
 });
+
+describe('account registry ids written as YAML numbers (issue 14 item 10)', () => {
+  it('accepts an unquoted 12-digit id as the string it is', async () => {
+    const path = await configFile('accounts.yaml', 'accounts:\n  - { id: 111122223333, name: a, environment: production, owner: o }\n');
+    const registry = await AccountRegistry.load(path);
+    expect(registry.lookup('111122223333')).toMatchObject({ known: true, account: { id: '111122223333', name: 'a' } });
+  });
+
+  it.each([
+    ['id: 11122223333', /accounts\.0\.id: YAML read the id as the number 11122223333 and dropped its leading zeros: write it in quotes, e\.g\. "011122223333"$/],
+    ['id: 1111222233334', /accounts\.0\.id: an AWS account id has 12 digits$/],
+    ['id: 1.5', /accounts\.0\.id: an AWS account id has 12 digits$/],
+  ])('refuses %s in one line that says what to do', async (id, message) => {
+    const path = await configFile('accounts.yaml', `accounts:\n  - { ${id}, name: a, environment: production, owner: o }\n`);
+    const error = await failureOf(AccountRegistry.load(path));
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toContain('\n');
+  });
+});

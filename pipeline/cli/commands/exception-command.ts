@@ -41,8 +41,9 @@ export function registerExceptionCommand(program: Command, context: CliContext):
     .requiredOption('--until <date>', 'YYYY-MM-DD (through the end of that day, SLA calendar timezone) or an ISO 8601 time')
     .requiredOption('--reason <text>', 'why the risk is accepted')
     .requiredOption('--by <who>', 'who accepts the risk')
+    .option('--force', 'create it even when the rule or account is unknown (not in the catalog or registry, never evaluated)')
     .option('--json', 'print the exception as JSON')
-    .action(async (options: { rule: string; account?: string; resource?: string; until: string; reason: string; by: string; json?: boolean }) => {
+    .action(async (options: { rule: string; account?: string; resource?: string; until: string; reason: string; by: string; force?: boolean; json?: boolean }) => {
       const rule = normalizeRuleName(options.rule.trim());
       if (rule === '') throw new Error('invalid --rule: it is empty');
       if (options.account !== undefined && !/^\d{12}$/.test(options.account)) throw new Error(`invalid --account "${options.account}": an AWS account id has 12 digits`);
@@ -52,8 +53,17 @@ export function registerExceptionCommand(program: Command, context: CliContext):
       await withRuntime(context, async (runtime) => {
         const clock = new SystemClock();
         const until = parseUntil(options.until, runtime.sla.timezone, clock.now());
-        // A typo would silently cover nothing; an uncatalogued custom rule is still allowed.
-        if (!runtime.catalog.lookup(rule).known) context.stderr.write(`note: rule ${printable(rule)} is not in the rule catalog; check the name\n`);
+        // A typo would silently cover nothing: a rule or account must be known (catalog or registry) or seen in an
+        // evaluation; --force accepts one that is not (yet).
+        const db = runtime.database.db;
+        const ruleKnown = runtime.catalog.lookup(rule).known || (await db.selectFrom('evaluations').select('rule').where('rule', '=', rule).limit(1).executeTakeFirst()) !== undefined;
+        const accountKnown =
+          options.account === undefined ||
+          runtime.accounts.lookup(options.account).known ||
+          (await db.selectFrom('evaluations').select('account_id').where('account_id', '=', options.account).limit(1).executeTakeFirst()) !== undefined;
+        const unknown = [...(ruleKnown ? [] : [`rule ${printable(rule)} is not in the rule catalog and no evaluation names it`]), ...(accountKnown ? [] : [`account ${options.account} is not in the account registry and has no evaluations`])];
+        if (unknown.length > 0 && !options.force) throw new Error(`${unknown.join('; ')}: check the spelling, or pass --force to create the exception anyway`);
+        for (const line of unknown) context.stderr.write(`note: ${line} (--force)\n`);
         const store = new ExceptionStore(runtime.database.db, clock);
         const { exception: added, covered } = await store.add({
           rule,

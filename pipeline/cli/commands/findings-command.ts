@@ -44,11 +44,12 @@ export function registerFindingsCommand(program: Command, context: CliContext): 
     .option('--json', 'print a JSON array')
     .action(async (options: { status: (typeof Statuses)[number]; severity?: string; account?: string; rule?: string; limit: number; json?: boolean }) => {
       await withRuntime(context, async (runtime) => {
-        let query = runtime.database.db.selectFrom('findings').selectAll().orderBy('opened_at', 'desc').orderBy('finding_id').limit(options.limit);
-        if (options.status !== 'all') query = query.where('status', '=', options.status);
-        if (options.severity) query = query.where('severity', '=', options.severity);
-        if (options.account) query = query.where('account_id', '=', options.account);
-        if (options.rule) query = query.where('rule', '=', options.rule);
+        let filtered = runtime.database.db.selectFrom('findings');
+        if (options.status !== 'all') filtered = filtered.where('status', '=', options.status);
+        if (options.severity) filtered = filtered.where('severity', '=', options.severity);
+        if (options.account) filtered = filtered.where('account_id', '=', options.account);
+        if (options.rule) filtered = filtered.where('rule', '=', options.rule);
+        const query = filtered.selectAll().orderBy('opened_at', 'desc').orderBy('finding_id').limit(options.limit);
         const now = Date.now();
         const items: FindingListItem[] = (await query.execute()).map((row) => ({
           findingId: row.finding_id,
@@ -90,7 +91,12 @@ export function registerFindingsCommand(program: Command, context: CliContext): 
             ]),
           ),
         );
-        context.stdout.write(`${items.length} finding(s)${items.length === options.limit ? ` (limit ${options.limit}; use --limit)` : ''}\n`);
+        const total = items.length < options.limit ? items.length : Number((await filtered.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+        context.stdout.write(
+          items.length < total
+            ? `${items.length} of ${total} finding(s), newest first; ${total - items.length} more (--limit ${total} shows all).\n`
+            : `${total} finding(s)\n`,
+        );
       });
     });
 }

@@ -37,11 +37,18 @@ export function registerQueryCommand(program: Command, context: CliContext): voi
           createSecretRedactor(config.auth),
           { timeoutMs: config.requestTimeoutMs },
         );
-        if (options.json) return writeJson(context, { query: result.query, at: result.at, days: result.days, total: result.total ?? null, rows: result.rows });
+        if (options.json) return writeJson(context, { query: result.query, at: result.at, days: result.days, total: result.total ?? null, omitted: result.omitted, rows: result.rows });
         const window = result.days !== null ? `, last ${result.days} days` : '';
         context.stdout.write(`${result.title} (as of ${result.at.slice(0, 16).replace('T', ' ')} UTC${window})\n\n`);
         context.stdout.write(result.rows.length > 0 ? `${formatTable(result.columns, result.rows)}\n` : 'No results.\n');
-        if (result.total !== undefined) context.stdout.write(`\nTotal matching: ${result.total.toLocaleString('en-US')}\n`);
+        if (result.omitted > 0) {
+          const which = query.limitKeeps === 'last' ? 'earlier' : 'more';
+          context.stdout.write(`\n${result.omitted.toLocaleString('en-US')} ${which} row(s) not shown (--limit ${options.limit}; raise it to see them).\n`);
+        }
+        if (result.total !== undefined) {
+          const hidden = query.totalCountsRows ? result.total - result.rows.length : 0;
+          context.stdout.write(`\nTotal matching: ${result.total.toLocaleString('en-US')}${hidden > 0 ? ` (${hidden.toLocaleString('en-US')} more than shown: --limit)` : ''}\n`);
+        }
       } finally {
         await client.close();
       }

@@ -3,6 +3,7 @@ import type { CliContext } from '../cli-context.ts';
 import { withRuntime, writeJson } from '../cli-context.ts';
 import { formatCount } from '../output/format-table.ts';
 import { printable } from '../output/printable.ts';
+import { batchSummaryLines } from '../output/batch-summary.ts';
 import { readNdjsonBatches } from '../../replay/read-ndjson-batches.ts';
 import { BatchTotals } from '../../replay/batch-totals.ts';
 import { wholeNumber } from '../parse-options.ts';
@@ -28,12 +29,7 @@ export function registerReplayCommand(program: Command, context: CliContext): vo
         context.stdout.write(
           [
             `Replayed ${formatCount(totals.records)} record(s) from ${printable(options.file)} in ${(totals.elapsedMs / 1_000).toFixed(1)} s`,
-            `  accepted     ${formatCount(totals.accepted)}`,
-            `  duplicates   ${formatCount(totals.duplicates)}`,
-            `  stale        ${formatCount(totals.stale)} (older than what was stored: no state change)`,
-            `  opened       ${formatCount(totals.opened)} finding(s)`,
-            `  resolved     ${formatCount(totals.resolved)} finding(s)`,
-            `  dead letters ${formatCount(totals.deadLetters)}${totals.deadLetters > 0 ? ' (driftwatch dead-letters)' : ''}`,
+            ...batchSummaryLines(totals),
             '',
           ].join('\n'),
         );

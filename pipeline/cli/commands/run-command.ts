@@ -14,14 +14,19 @@ import { SystemClock } from '../../clock/clock.ts';
 import { createNotifier } from '../../notify/slack/create-notifier.ts';
 import { createFindingFactsSync } from '../../sinks/opensearch/finding-facts-sync.ts';
 import { parsePositiveInt } from './findings-command.ts';
+import { wholeNumber } from '../parse-options.ts';
+import { formatCount } from '../output/format-table.ts';
+import { batchSummaryLines } from '../output/batch-summary.ts';
+import { describeOutboxDrain, waitForOutbox } from '../output/outbox-drain.ts';
 
 export function registerRunCommand(program: Command, context: CliContext): void {
   program
     .command('run')
     .description('consume the Kinesis stream until stopped (SIGINT/SIGTERM stop cleanly)')
     .option('--max-shards <n>', 'hold at most this many shard leases (share a stream between workers)', parsePositiveInt)
-    .option('--until-caught-up', 'stop once every shard has been read up to its tip')
-    .action(async (options: { maxShards?: number; untilCaughtUp?: boolean }) => {
+    .option('--until-caught-up', 'stop once every shard has been read up to its tip and the notifications are out; print a summary')
+    .option('--drain-timeout <seconds>', 'with --until-caught-up: how long to wait for pending notifications', wholeNumber(0, 3_600), 60)
+    .action(async (options: { maxShards?: number; untilCaughtUp?: boolean; drainTimeout: number }) => {
       const settings = context.settings();
       const logger = context.logger();
       const metrics = new PipelineMetrics();
@@ -111,10 +116,17 @@ export function registerRunCommand(program: Command, context: CliContext): void 
           service.run(stop.signal).catch((error: unknown) => logger.error({ err: error, service: service.name }, 'background service failed')),
         );
         await consumer.run(stop.signal);
+        // Caught up: let the notifier (still running) deliver what the backlog queued, within a bound.
+        const drained = options.untilCaughtUp ? await waitForOutbox(runtime.database.db, { timeoutMs: options.drainTimeout * 1_000, signal: stop.signal }) : null;
         clearInterval(progress);
         stop.abort(new Error('consumer finished'));
         await Promise.all(background);
         logger.info(totals.toJSON(), 'stopped');
+        if (drained) {
+          context.stdout.write(
+            [`Caught up: ${formatCount(totals.records)} record(s) in ${(totals.elapsedMs / 1_000).toFixed(1)} s`, ...batchSummaryLines(totals), describeOutboxDrain(drained, options.drainTimeout * 1_000), ''].join('\n'),
+          );
+        }
       } finally {
         client.destroy();
         await runtime.close();

@@ -1,0 +1,43 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../store/database-schema.ts';
+import { OutboxStore } from '../../notify/slack/outbox-store.ts';
+
+export interface OutboxDrainResult {
+  /** Notifications not yet delivered when the wait ended. */
+  readonly waiting: number;
+  /** When the earliest of them is due (epoch ms), or null. */
+  readonly nextDueAt: number | null;
+  /** Why the wait ended. */
+  readonly ended: 'empty' | 'deferred' | 'timeout' | 'stopped';
+}
+
+/**
+ * Waits (while the notifier keeps running) until the outbox is empty, or everything left is due only after `timeoutMs`
+ * (rate limits, debounce and flood windows, a Slack outage's back-off), or `timeoutMs` passes.
+ */
+export async function waitForOutbox(db: Kysely<Database>, options: { readonly timeoutMs: number; readonly signal: AbortSignal; readonly pollMs?: number }): Promise<OutboxDrainResult> {
+  const store = new OutboxStore(db, 'run-drain');
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    const { unsettled, nextDueAt } = await store.backlog();
+    if (unsettled === 0) return { waiting: 0, nextDueAt: null, ended: 'empty' };
+    if (options.signal.aborted) return { waiting: unsettled, nextDueAt, ended: 'stopped' };
+    if (nextDueAt !== null && nextDueAt > deadline) return { waiting: unsettled, nextDueAt, ended: 'deferred' };
+    if (Date.now() >= deadline) return { waiting: unsettled, nextDueAt, ended: 'timeout' };
+    await sleep(options.pollMs ?? 250, undefined, { signal: options.signal }).catch(() => undefined);
+  }
+}
+
+/** One line on what became of the notifications, saying plainly how many are left and why. */
+export function describeOutboxDrain(result: OutboxDrainResult, timeoutMs: number): string {
+  if (result.waiting === 0) return 'Notifications: all delivered.';
+  const due = result.nextDueAt === null ? '' : `, next due ${new Date(result.nextDueAt).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  const why =
+    result.ended === 'deferred'
+      ? 'they are held back on purpose (Slack rate limits, debounce and flood windows, or back-off after Slack errors)'
+      : result.ended === 'stopped'
+        ? 'stopped before they went out'
+        : `not all delivered within ${Math.round(timeoutMs / 1_000)} s (--drain-timeout)`;
+  return `Notifications: ${result.waiting.toLocaleString('en-US')} still waiting${due}: ${why}; \`driftwatch notify\` or the next \`driftwatch run\` delivers them.`;
+}
