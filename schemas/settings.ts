@@ -84,6 +84,16 @@ export const Settings = z.object({
     .optional(),
   /** Where `driftwatch report --post` sends the monthly company-wide report. */
   SLACK_REPORT_CHANNEL: z.string().default('#compliance-report'),
+  /**
+   * When `driftwatch run` posts last month's report to SLACK_REPORT_CHANNEL: `first-business-day` (SLA calendar), a day
+   * of the month (1-28), or `off` (post with `driftwatch report --post` instead).
+   */
+  DRIFTWATCH_REPORT_DAY: z
+    .string()
+    .regex(/^(first-business-day|off|[1-9]|1\d|2[0-8])$/, 'expected first-business-day, off, or a day of the month from 1 to 28')
+    .default('first-business-day'),
+  /** Local hour (SLA calendar timezone) from which the report is posted that day. */
+  DRIFTWATCH_REPORT_HOUR: Int(0, 23).default(9),
   /** How often `driftwatch run` escalates overdue findings, expires risk exceptions and snapshots compliance. */
   DRIFTWATCH_SCHEDULE_INTERVAL_MS: Int(1_000, 3_600_000).default(60_000),
   DRIFTWATCH_METRICS_PORT: Int(0, 65_535).optional(),

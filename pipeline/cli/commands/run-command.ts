@@ -44,6 +44,15 @@ export function registerRunCommand(program: Command, context: CliContext): void 
           logger,
           securityChannel: settings.SLACK_SECURITY_CHANNEL,
           intervalMs: settings.DRIFTWATCH_SCHEDULE_INTERVAL_MS,
+          report: {
+            channel: settings.SLACK_REPORT_CHANNEL,
+            day: /^\d+$/.test(settings.DRIFTWATCH_REPORT_DAY) ? Number(settings.DRIFTWATCH_REPORT_DAY) : (settings.DRIFTWATCH_REPORT_DAY as 'first-business-day' | 'off'),
+            hour: settings.DRIFTWATCH_REPORT_HOUR,
+            accountName: (id) => {
+              const { account, known } = runtime.accounts.lookup(id);
+              return known ? account.name : undefined;
+            },
+          },
         }),
         // Slack (or the console without a token) drains the outbox on its own loop: it never stalls the stream.
         createNotifier(settings, runtime.database.db, logger, runtime.catalog),
