@@ -27,16 +27,23 @@ export interface CliContext {
   configureLogging?(choice: LoggingChoice): void;
 }
 
-export function createCliContext(env: NodeJS.ProcessEnv = process.env): CliContext {
+export function createCliContext(
+  env: NodeJS.ProcessEnv = process.env,
+  io: { readonly stdout: NodeJS.WritableStream; readonly stderr: NodeJS.WritableStream } = { stdout: process.stdout, stderr: process.stderr },
+): CliContext {
   let settings: Settings | undefined;
   let logger: Logger | undefined;
   let choice: LoggingChoice = { service: false };
   const context: CliContext = {
     env,
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout: io.stdout,
+    stderr: io.stderr,
     settings: () => (settings ??= loadSettings(env)),
-    logger: () => (logger ??= createCommandLogger(context.settings(), choice, Boolean((context.stderr as { isTTY?: boolean }).isTTY))),
+    logger: () =>
+      (logger ??= createCommandLogger(context.settings(), choice, {
+        terminal: Boolean((io.stderr as { isTTY?: boolean }).isTTY),
+        ...(io.stderr === process.stderr ? {} : { destination: io.stderr }),
+      })),
     runtime: (options) => createRuntime(context.settings(), context.logger(), options),
     configureLogging: (next) => {
       choice = next;
@@ -49,10 +56,11 @@ export function createCliContext(env: NodeJS.ProcessEnv = process.env): CliConte
  * LOG_LEVEL wins when set; otherwise services log at info and one-shot commands at warn (their output is the answer,
  * not a stream of JSON next to it). Pretty on a terminal, JSON otherwise, unless --log-format says.
  */
-export function createCommandLogger(settings: Settings, choice: LoggingChoice, stderrIsTerminal: boolean): Logger {
+export function createCommandLogger(settings: Settings, choice: LoggingChoice, stderr: { readonly terminal: boolean; readonly destination?: NodeJS.WritableStream }): Logger {
   return createLogger(settings.LOG_LEVEL ?? (choice.service ? 'info' : 'warn'), {
-    format: choice.format ?? (stderrIsTerminal ? 'pretty' : 'json'),
+    format: choice.format ?? (stderr.terminal ? 'pretty' : 'json'),
     redact: redactorFor(settings),
+    ...(stderr.destination ? { destination: stderr.destination } : {}),
   });
 }
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/database-schema.ts';
-import { OutboxStore } from '../../notify/slack/outbox-store.ts';
+import { sql } from 'kysely';
 
 export interface OutboxDrainResult {
   /** Notifications not yet delivered when the wait ended. */
@@ -17,14 +17,22 @@ export interface OutboxDrainResult {
  * (rate limits, debounce and flood windows, a Slack outage's back-off), or `timeoutMs` passes.
  */
 export async function waitForOutbox(db: Kysely<Database>, options: { readonly timeoutMs: number; readonly signal: AbortSignal; readonly pollMs?: number }): Promise<OutboxDrainResult> {
-  const store = new OutboxStore(db, 'run-drain');
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
-    const { unsettled, nextDueAt } = await store.backlog();
-    if (unsettled === 0) return { waiting: 0, nextDueAt: null, ended: 'empty' };
-    if (options.signal.aborted) return { waiting: unsettled, nextDueAt, ended: 'stopped' };
-    if (nextDueAt !== null && nextDueAt > deadline) return { waiting: unsettled, nextDueAt, ended: 'deferred' };
-    if (Date.now() >= deadline) return { waiting: unsettled, nextDueAt, ended: 'timeout' };
+    const row = (
+      await sql<{ in_flight: number; later: number; next: Date | string | null }>`
+        select count(*) filter (where status = 'claimed' or (status = 'pending' and available_at <= now()))::int as in_flight,
+               count(*) filter (where status = 'pending' and available_at > now())::int as later,
+               min(available_at) filter (where status = 'pending') as next
+        from notification_outbox where status in ('pending', 'claimed')`.execute(db)
+    ).rows[0];
+    const waiting = (row?.in_flight ?? 0) + (row?.later ?? 0);
+    const nextDueAt = row?.next ? new Date(row.next).getTime() : null;
+    if (waiting === 0) return { waiting: 0, nextDueAt: null, ended: 'empty' };
+    if (options.signal.aborted) return { waiting, nextDueAt, ended: 'stopped' };
+    // Nothing being delivered or due now, and the rest is due only after the bound: waiting longer achieves nothing.
+    if (row?.in_flight === 0 && nextDueAt !== null && nextDueAt > deadline) return { waiting, nextDueAt, ended: 'deferred' };
+    if (Date.now() >= deadline) return { waiting, nextDueAt, ended: 'timeout' };
     await sleep(options.pollMs ?? 250, undefined, { signal: options.signal }).catch(() => undefined);
   }
 }
