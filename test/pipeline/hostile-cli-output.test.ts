@@ -82,4 +82,21 @@ describe('CLI output with hostile data and out-of-range arguments (issue 9 items
     const list = await runCli(['exception', 'list'], env);
     expect(list.stdout).toContain('end of 9999-12-31 (UTC)');
   });
+
+  it('exception add refuses a misspelled rule or an unknown account unless --force (issue 14 item 9)', async () => {
+    const args = (rule: string, account?: string) => ['exception', 'add', '--rule', rule, ...(account ? ['--account', account] : []), '--until', '2099-01-01', '--reason', 'r', '--by', 'b'];
+    const typo = await runCli(args('vpc-sg-open-only-to-authorised-ports'), env);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toBe(
+      'driftwatch: rule vpc-sg-open-only-to-authorised-ports is not in the rule catalog and no evaluation names it: check the spelling, or pass --force to create the exception anyway\n',
+    );
+    const account = await runCli(args('vpc-sg-open-only-to-authorized-ports', '999988887777'), env);
+    expect(account.code).toBe(1);
+    expect(account.stderr).toContain('account 999988887777 is not in the account registry and has no evaluations');
+    // Known from an evaluation (no registry here): accepted without --force.
+    expect((await runCli(args('vpc-sg-open-only-to-authorized-ports', '111122223333'), env)).code).toBe(0);
+    const forced = await runCli([...args('my-custom-rule'), '--force'], env);
+    expect(forced.code).toBe(0);
+    expect(forced.stderr).toBe('note: rule my-custom-rule is not in the rule catalog and no evaluation names it (--force)\n');
+  });
 });
