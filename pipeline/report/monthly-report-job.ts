@@ -5,7 +5,7 @@ import type { SlaPolicy } from '../../stages/track/sla-policy.ts';
 import type { Database } from '../store/database-schema.ts';
 import { enqueueMonthlyReport, monthlyReportIntentId } from './post-report.ts';
 import { buildMonthlyReport } from './report-builder.ts';
-import { previousMonthOf } from './report-month.ts';
+import { monthPeriod, previousMonthOf } from './report-month.ts';
 
 /** When `run` posts last month's report: the first business day (SLA calendar), a day of the month, or never. */
 export type ReportDay = 'first-business-day' | 'off' | number;
@@ -39,6 +39,11 @@ export async function runMonthlyReportJob(options: MonthlyReportJobOptions, now:
   if (now < reportDueAt(options, now)) return { month, status: 'not-due' };
   const existing = await sql<{ n: number }>`select 1 as n from notification_outbox where intent_id = ${monthlyReportIntentId(month)}`.execute(options.db);
   if (existing.rows.length > 0) return { month, status: 'already-queued' };
+  // Two cheap checks before the report's heavier queries, which hold several connections: this job runs every pass.
+  const period = monthPeriod(month, options.sla.timezone);
+  const snapshot = await sql<{ n: number }>`
+    select 1 as n from compliance_snapshots where day between ${period.firstDay}::date and ${period.lastDay}::date and evaluated > 0 limit 1`.execute(options.db);
+  if (snapshot.rows.length === 0) return { month, status: 'no-data' };
   const report = await buildMonthlyReport(options.db, {
     month,
     timezone: options.sla.timezone,

@@ -235,7 +235,7 @@ describe('run --until-caught-up (issue 14 item 4)', () => {
       const result = await runUntilCaughtUp({}, ['--drain-timeout', '2']);
       expect(result.code, result.stderr).toBe(0);
       // The two new findings, and escalations of the (long overdue) findings of both runs, cannot reach Slack.
-      expect(result.stdout).toMatch(/\nNotifications: \d+ still waiting(, next due [^:]+ UTC)?: (they are held back on purpose|not all delivered within 2 s \(--drain-timeout\))/);
+      expect(result.stdout).toMatch(/\nNotifications: \d+ still waiting(, next due [\d-]+ [\d:]+ UTC)?: (they are held back|not all delivered within 2 s \(--drain-timeout\))/);
       const waiting = Number(/Notifications: (\d+) still waiting/.exec(result.stdout)?.[1]);
       const unsent = await database.db.selectFrom('notification_outbox').select((eb) => eb.fn.countAll<string>().as('n')).where('status', 'in', ['pending', 'claimed']).executeTakeFirstOrThrow();
       expect(waiting).toBe(Number(unsent.n));

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { createKinesisClient } from '../../kinesis/kinesis-client.ts';
@@ -34,6 +35,8 @@ export function registerRunCommand(program: Command, context: CliContext): void 
       const stop = stopOnSignals((signal) => logger.info({ signal }, 'stopping'));
       const client = createKinesisClient({ region: settings.AWS_REGION, ...(settings.KINESIS_ENDPOINT ? { endpoint: settings.KINESIS_ENDPOINT } : {}) });
       const totals = new BatchTotals();
+      // This process's claims on the outbox (told apart from a dead worker's when draining before exit).
+      const notifierOwner = `${hostname()}-${process.pid}-run`;
       const services: BackgroundService[] = [
         new ProcessedEventsPruner(runtime.database.db, settings.DRIFTWATCH_PROCESSED_RETENTION_DAYS, logger.child({ job: 'prune' })),
         // Exception expiry, escalation of overdue findings and the daily compliance snapshot: safe on every worker.
@@ -55,7 +58,7 @@ export function registerRunCommand(program: Command, context: CliContext): void 
           },
         }),
         // Slack (or the console without a token) drains the outbox on its own loop: it never stalls the stream.
-        createNotifier(settings, runtime.database.db, logger, runtime.catalog),
+        createNotifier(settings, runtime.database.db, logger, runtime.catalog, { owner: notifierOwner }),
       ];
       // Escalation and exception facts onto the OpenSearch finding documents, when OpenSearch is configured.
       const factsSync = createFindingFactsSync(settings, runtime.database.db, logger);
@@ -126,7 +129,7 @@ export function registerRunCommand(program: Command, context: CliContext): void 
         );
         await consumer.run(stop.signal);
         // Caught up: let the notifier (still running) deliver what the backlog queued, within a bound.
-        const drained = options.untilCaughtUp ? await waitForOutbox(runtime.database.db, { timeoutMs: options.drainTimeout * 1_000, signal: stop.signal }) : null;
+        const drained = options.untilCaughtUp ? await waitForOutbox(runtime.database.db, { timeoutMs: options.drainTimeout * 1_000, signal: stop.signal, owner: notifierOwner }) : null;
         clearInterval(progress);
         stop.abort(new Error('consumer finished'));
         await Promise.all(background);

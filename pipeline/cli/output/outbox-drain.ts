@@ -16,14 +16,19 @@ export interface OutboxDrainResult {
  * Waits (while the notifier keeps running) until the outbox is empty, or everything left is due only after `timeoutMs`
  * (rate limits, debounce and flood windows, a Slack outage's back-off), or `timeoutMs` passes.
  */
-export async function waitForOutbox(db: Kysely<Database>, options: { readonly timeoutMs: number; readonly signal: AbortSignal; readonly pollMs?: number }): Promise<OutboxDrainResult> {
+export async function waitForOutbox(
+  db: Kysely<Database>,
+  options: { readonly timeoutMs: number; readonly signal: AbortSignal; readonly pollMs?: number; readonly owner: string },
+): Promise<OutboxDrainResult> {
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
+    // In flight: due now, or claimed by our own notifier. A claim of a notifier that died (a killed worker) holds until
+    // it expires: those are due at claimed_until, like deferred ones.
     const row = (
       await sql<{ in_flight: number; later: number; next: Date | string | null }>`
-        select count(*) filter (where status = 'claimed' or (status = 'pending' and available_at <= now()))::int as in_flight,
-               count(*) filter (where status = 'pending' and available_at > now())::int as later,
-               min(available_at) filter (where status = 'pending') as next
+        select count(*) filter (where (status = 'pending' and available_at <= now()) or (status = 'claimed' and claimed_by = ${options.owner}))::int as in_flight,
+               count(*) filter (where (status = 'pending' and available_at > now()) or (status = 'claimed' and claimed_by is distinct from ${options.owner}))::int as later,
+               min(case when status = 'pending' then available_at when claimed_by is distinct from ${options.owner} then claimed_until end) as next
         from notification_outbox where status in ('pending', 'claimed')`.execute(db)
     ).rows[0];
     const waiting = (row?.in_flight ?? 0) + (row?.later ?? 0);
@@ -43,7 +48,7 @@ export function describeOutboxDrain(result: OutboxDrainResult, timeoutMs: number
   const due = result.nextDueAt === null ? '' : `, next due ${new Date(result.nextDueAt).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
   const why =
     result.ended === 'deferred'
-      ? 'they are held back on purpose (Slack rate limits, debounce and flood windows, or back-off after Slack errors)'
+      ? 'they are held back (Slack rate limits, debounce and flood windows, back-off after Slack errors, or claimed by a notifier that stopped until its claim expires)'
       : result.ended === 'stopped'
         ? 'stopped before they went out'
         : `not all delivered within ${Math.round(timeoutMs / 1_000)} s (--drain-timeout)`;
