@@ -13,6 +13,7 @@ export const ComplianceTrend: AnalystQuery = {
   defaultDays: 30,
   // One row per day: --limit keeps the most recent days.
   limitKeeps: 'last',
+  defaultLimit: 1_000,
   columns: [
     { key: 'day', title: 'DAY', align: 'left' },
     { key: 'evaluations', title: 'EVALUATIONS', align: 'right' },

@@ -20,10 +20,10 @@ export function registerQueryCommand(program: Command, context: CliContext): voi
     .argument('<name>', 'query name')
     .option('--json', 'print the result as JSON')
     .option('--days <n>', `window in days for trend and time-to-resolve queries (1 to ${MaxQueryDays})`, wholeNumber(1, MaxQueryDays))
-    .option('--limit <n>', `at most this many rows or groups (1 to ${MaxQueryLimit})`, wholeNumber(1, MaxQueryLimit), 20)
+    .option('--limit <n>', `at most this many rows or groups (1 to ${MaxQueryLimit}; default 20, a daily trend shows its whole window)`, wholeNumber(1, MaxQueryLimit))
     .option('--at <time>', 'evaluate as of this ISO time instead of now', parseTime)
     .addHelpText('after', `\nQueries:\n${AnalystQueries.map((q) => `  ${q.name.padEnd(22)} ${q.description}`).join('\n')}\n`)
-    .action(async (name: string, options: { json?: boolean; days?: number; limit: number; at?: number }) => {
+    .action(async (name: string, options: { json?: boolean; days?: number; limit?: number; at?: number }) => {
       const query = AnalystQueries.find((q) => q.name === name);
       if (!query) throw new Error(`unknown query "${printable(name)}"; valid names: ${names.join(', ')}`);
       const config = openSearchConfigFromSettings(context.settings());
@@ -33,7 +33,7 @@ export function registerQueryCommand(program: Command, context: CliContext): voi
         const result = await runAnalystQuery(
           client,
           query,
-          { indexPrefix: config.indexPrefix, now: options.at ?? Date.now(), days: options.days ?? query.defaultDays ?? 30, limit: options.limit },
+          { indexPrefix: config.indexPrefix, now: options.at ?? Date.now(), days: options.days ?? query.defaultDays ?? 30, limit: options.limit ?? query.defaultLimit ?? 20 },
           createSecretRedactor(config.auth),
           { timeoutMs: config.requestTimeoutMs },
         );
@@ -43,7 +43,7 @@ export function registerQueryCommand(program: Command, context: CliContext): voi
         context.stdout.write(result.rows.length > 0 ? `${formatTable(result.columns, result.rows)}\n` : 'No results.\n');
         if (result.omitted > 0) {
           const which = query.limitKeeps === 'last' ? 'earlier' : 'more';
-          context.stdout.write(`\n${result.omitted.toLocaleString('en-US')} ${which} row(s) not shown (--limit ${options.limit}; raise it to see them).\n`);
+          context.stdout.write(`\n${result.omitted.toLocaleString('en-US')} ${which} row(s) not shown (--limit ${options.limit ?? query.defaultLimit ?? 20}; raise it to see them).\n`);
         }
         if (result.total !== undefined) {
           const hidden = query.totalCountsRows ? result.total - result.rows.length : 0;
