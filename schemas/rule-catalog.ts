@@ -23,7 +23,8 @@ export const RuleDefinition = z.object({
   category: z.string().default('general'),
   risk: z.string().default(''),
   remediation: z.string().default(''),
-  runbookUrl: z.url().optional(),
+  // A link people click in Slack: http(s) only (no javascript:, data: or file: links).
+  runbookUrl: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// link' }).optional(),
   custom: z.boolean().default(false),
 });
 export type RuleDefinition = z.infer<typeof RuleDefinition>;

@@ -60,8 +60,11 @@ export const Settings = z.object({
   SLACK_API_URL: HttpUrl().optional(),
   SLACK_SECURITY_CHANNEL: z.string().default('#security-compliance'),
   SLACK_DEFAULT_CHANNEL: z.string().default('#compliance-triage'),
-  /** Comma-separated severities whose findings also go to SLACK_SECURITY_CHANNEL. */
-  SLACK_SECURITY_SEVERITIES: z.string().regex(/^\s*(Critical|High|Medium|Low)?(\s*,\s*(Critical|High|Medium|Low))*\s*$/, 'expected severities such as Critical,High').default('Critical'),
+  /**
+   * Comma-separated severities whose new findings also go to SLACK_SECURITY_CHANNEL. All by default: security sees
+   * every new non-compliance, as the owners do (a rollout's flood becomes one digest); narrow it, e.g. to Critical,High.
+   */
+  SLACK_SECURITY_SEVERITIES: z.string().regex(/^\s*(Critical|High|Medium|Low)?(\s*,\s*(Critical|High|Medium|Low))*\s*$/, 'expected severities such as Critical,High').default('Critical,High,Medium,Low'),
   /** Minimum gap between two messages to one channel (Slack allows about one per second). */
   SLACK_CHANNEL_INTERVAL_MS: Int(0, 60_000).default(1_000),
   /** More new findings than this for one channel and rule within SLACK_FLOOD_WINDOW_MS become one digest. */
@@ -75,14 +78,32 @@ export const Settings = z.object({
   SLACK_REQUEST_TIMEOUT_MS: Int(1_000, 120_000).default(15_000),
   /** How long a notifier's claim on outbox intents holds; renewed while it works, so it only bounds how long a crashed notifier's intents wait. */
   SLACK_CLAIM_LEASE_MS: Int(3_000, 3_600_000).default(120_000),
-  /** Base URL for rules without their own runbookUrl: `<base>/<rule-name>`. */
-  DRIFTWATCH_RUNBOOK_BASE_URL: HttpUrl().optional(),
+  /** Base URL for rules without their own runbookUrl: `<base>/<rule-name>`. Shown in Slack, so it may not carry credentials. */
+  DRIFTWATCH_RUNBOOK_BASE_URL: HttpUrl()
+    .refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), 'a runbook link is shown in Slack: it must not carry user:password@')
+    .optional(),
   /** Where `driftwatch report --post` sends the monthly company-wide report. */
   SLACK_REPORT_CHANNEL: z.string().default('#compliance-report'),
+  /**
+   * When `driftwatch run` posts last month's report to SLACK_REPORT_CHANNEL: `first-business-day` (SLA calendar), a day
+   * of the month (1-28), or `off` (post with `driftwatch report --post` instead).
+   */
+  DRIFTWATCH_REPORT_DAY: z
+    .string()
+    .regex(/^(first-business-day|off|[1-9]|1\d|2[0-8])$/, 'expected first-business-day, off, or a day of the month from 1 to 28')
+    .default('first-business-day'),
+  /** Local hour (SLA calendar timezone) from which the report is posted that day. */
+  DRIFTWATCH_REPORT_HOUR: Int(0, 23).default(9),
   /** How often `driftwatch run` escalates overdue findings, expires risk exceptions and snapshots compliance. */
   DRIFTWATCH_SCHEDULE_INTERVAL_MS: Int(1_000, 3_600_000).default(60_000),
   DRIFTWATCH_METRICS_PORT: Int(0, 65_535).optional(),
-  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** Address the metrics server binds: loopback unless told (a container sets 0.0.0.0 so its health check can reach it). */
+  DRIFTWATCH_METRICS_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.:-]+$/, 'expected a host name or IP address such as 127.0.0.1, 0.0.0.0 or ::')
+    .default('127.0.0.1'),
+  /** Unset: info for services (`run`, `notify`), warn for one-shot commands. */
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
 });
 export type Settings = z.infer<typeof Settings>;
 

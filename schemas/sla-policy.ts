@@ -1,9 +1,18 @@
 import { z } from 'zod';
 
+// Ten years is past any SLA a person means; larger values (1e300 hours, 100,000,000 business days) would load and then
+// fail or stall while findings are processed, so they fail here, at load, with the field named.
+const MaxHours = 87_600;
+const MaxDays = 3_650;
+// Counting business days scans the calendar day by day (up to ten years of it, holidays included).
+const MaxBusinessDays = 2_000;
+/** How far the SLA policy scans its calendar for business days (stages/track/sla-policy.ts keeps the same bound). */
+export const MaxCalendarDays = 3_660;
+
 const Duration = z.object({
-  hours: z.number().positive().optional(),
-  days: z.number().positive().optional(),
-  businessDays: z.number().int().positive().optional(),
+  hours: z.number().positive().max(MaxHours, `at most ${MaxHours} hours (ten years)`).optional(),
+  days: z.number().positive().max(MaxDays, `at most ${MaxDays} days (ten years)`).optional(),
+  businessDays: z.number().int().positive().max(MaxBusinessDays, `at most ${MaxBusinessDays} business days`).optional(),
 }).refine((d) => [d.hours, d.days, d.businessDays].filter((v) => v !== undefined).length === 1, {
   message: 'give exactly one of hours, days, businessDays',
 });
@@ -47,12 +56,28 @@ export const SlaPolicyFile = z.object({
     // Otherwise no business day exists and a business-day deadline never arrives.
     .refine((days) => new Set(days).size < 7, { message: 'at least one weekday must be a business day' }),
   /** Dates (YYYY-MM-DD) in the calendar's timezone. */
-  holidays: z.array(z.iso.date()).default([]),
-  /** Cadence of reminders to security after the first escalation, until the finding resolves. */
-  reminderEveryHours: z.number().positive().default(24),
+  holidays: z.array(z.iso.date()).max(10_000, 'at most 10,000 holidays').default([]),
+  /** Cadence of reminders to security after the first escalation, until the finding resolves (a minute to a year). */
+  reminderEveryHours: z.number().min(1 / 60, 'at least 1/60 hour (one minute)').max(8_760, 'at most 8760 hours (a year)').default(24),
   severities: z
     .partialRecord(z.enum(['Critical', 'High', 'Medium', 'Low']), SeveritySla)
     .default({})
     .transform((given) => ({ ...DefaultSeveritySlas, ...given })),
+}).superRefine((file, context) => {
+  // The deadline of N business days must lie within the ten years of calendar the policy scans (stages/track/sla-policy.ts):
+  // a long weekend and many holidays stretch it.
+  const businessDaysPerWeek = 7 - new Set(file.weekend).size;
+  for (const [severity, sla] of Object.entries(file.severities)) {
+    const businessDays = sla?.within?.businessDays;
+    if (businessDays === undefined) continue;
+    const span = Math.ceil(businessDays / businessDaysPerWeek) * 7 + file.holidays.length + 7;
+    if (span > MaxCalendarDays) {
+      context.addIssue({
+        code: 'custom',
+        path: ['severities', severity, 'within', 'businessDays'],
+        message: `${businessDays} business days do not fit in ten years of this calendar (${businessDaysPerWeek} business day(s) a week, ${file.holidays.length} holidays)`,
+      });
+    }
+  }
 });
 export type SlaPolicyFile = z.infer<typeof SlaPolicyFile>;

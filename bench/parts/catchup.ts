@@ -181,7 +181,8 @@ export async function runUntilCaughtUp(
       ...(run.target ? { DATABASE_URL: run.target.database.url, OPENSEARCH_INDEX_PREFIX: run.target.indexPrefix } : {}),
       ...run.env,
     }),
-    args: ['--until-caught-up'],
+    // Measured: consuming the backlog. Waiting for paced Slack deliveries after it is not.
+    args: ['--until-caught-up', '--drain-timeout', '0'],
     nodeArgs: run.nodeArgs ?? [],
     ...(run.onLog ? { onLog: run.onLog } : {}),
     logFile,

@@ -17,6 +17,8 @@ export const DrillConsumerSettings: Readonly<Record<string, string>> = {
   SLACK_DEBOUNCE_MS: '0',
   SLACK_CLAIM_LEASE_MS: '3000',
   SLACK_POLL_INTERVAL_MS: '200',
+  // The checks below expect security to get Critical alerts only (the product default is every severity).
+  SLACK_SECURITY_SEVERITIES: 'Critical',
 };
 
 export const SlackExpectations = { securityChannel: '#security-compliance', securitySeverities: ['Critical'] } as const;

@@ -5,8 +5,9 @@
  *        --form file=@infra/opensearch-dashboards/driftwatch-dashboards.ndjson
  *
  * Regenerate for another index prefix: npx tsx infra/opensearch-dashboards/build-saved-objects.ts [prefix] [out-file]
- * Objects use the 7.10 saved-object format OpenSearch Dashboards 2.x reads (references + *RefName), with fixed ids,
- * so importing again overwrites instead of duplicating.
+ * Objects use the 7.10 saved-object format OpenSearch Dashboards 2.x reads (references + *RefName), with fixed ids
+ * derived from the prefix: importing again overwrites instead of duplicating, and the boards of two prefixes (two
+ * deployments on one cluster) coexist.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -22,8 +23,10 @@ interface SavedObject {
 
 const prefix = process.argv[2] ?? 'driftwatch';
 const out = process.argv[3] ?? fileURLToPath(new URL('./driftwatch-dashboards.ndjson', import.meta.url));
-const EventsPattern = 'driftwatch-index-pattern-events';
-const FindingsPattern = 'driftwatch-index-pattern-findings';
+/** Every id starts with the index prefix: `<prefix>-vis-…`, `<prefix>-dashboard-…`. */
+const id = (name: string): string => `${prefix}-${name}`;
+const EventsPattern = id('index-pattern-events');
+const FindingsPattern = id('index-pattern-findings');
 const IndexRef = 'kibanaSavedObjectMeta.searchSourceJSON.index';
 
 function indexPattern(id: string, title: string, timeFieldName?: string): SavedObject {
@@ -35,9 +38,9 @@ function searchSource(query: string): string {
   return JSON.stringify({ query: { query, language: 'lucene' }, filter: [], indexRefName: IndexRef });
 }
 
-function visualization(id: string, title: string, pattern: string, query: string, vis: { type: string; params: Json; aggs: Json[] }, description = ''): SavedObject {
+function visualization(name: string, title: string, pattern: string, query: string, vis: { type: string; params: Json; aggs: Json[] }, description = ''): SavedObject {
   return {
-    id,
+    id: id(name),
     type: 'visualization',
     attributes: {
       title,
@@ -52,9 +55,9 @@ function visualization(id: string, title: string, pattern: string, query: string
   };
 }
 
-function savedSearch(id: string, title: string, pattern: string, query: string, columns: string[], sort: [string, 'asc' | 'desc'][]): SavedObject {
+function savedSearch(name: string, title: string, pattern: string, query: string, columns: string[], sort: [string, 'asc' | 'desc'][]): SavedObject {
   return {
-    id,
+    id: id(name),
     type: 'search',
     attributes: { title, description: '', hits: 0, columns, sort, version: 1, kibanaSavedObjectMeta: { searchSourceJSON: searchSource(query) } },
     references: [{ name: IndexRef, type: 'index-pattern', id: pattern }],
@@ -141,6 +144,33 @@ function trend(): { type: string; params: Json; aggs: Json[] } {
   };
 }
 
+/**
+ * A dropdown filter control (Dashboards' "Controls" visualization): picking a team filters every panel of the board
+ * whose index has the field, events and findings alike. The index pattern is a reference (`control_0_index_pattern`),
+ * as the import format wants.
+ */
+function teamControl(name: string, title: string, pattern: string): SavedObject {
+  const control = {
+    id: '1', fieldName: 'owner', parent: '', label: 'Team (owner)', type: 'list',
+    options: { type: 'terms', multiselect: true, dynamicOptions: true, size: 100, order: 'desc' },
+    indexPatternRefName: 'control_0_index_pattern',
+  };
+  return {
+    id: id(name),
+    type: 'visualization',
+    attributes: {
+      title,
+      visState: JSON.stringify({ title, type: 'input_control_vis', params: { controls: [control], updateFiltersOnChange: true, useTimeFilter: false, pinFilters: false }, aggs: [] }),
+      uiStateJSON: '{}',
+      description: 'Pick one or more teams: every panel of the board shows only their findings.',
+      version: 1,
+      kibanaSavedObjectMeta: { searchSourceJSON: JSON.stringify({ query: { query: '', language: 'lucene' }, filter: [] }) },
+    },
+    references: [{ name: 'control_0_index_pattern', type: 'index-pattern', id: pattern }],
+    migrationVersion: { visualization: '7.10.0' },
+  };
+}
+
 const Open = 'status:open AND NOT excepted:true';
 const OpenPastDeadline = `${Open} AND deadline:<now`;
 const InScope = 'inScope:true AND NOT transition:stale';
@@ -150,36 +180,37 @@ const objects: SavedObject[] = [
   // Findings are current state: no time field, so the time picker never hides an old open finding.
   indexPattern(FindingsPattern, `${prefix}-findings`),
 
-  visualization('driftwatch-vis-open-findings', 'driftwatch · Open findings', FindingsPattern, Open, metric('Open findings')),
-  visualization('driftwatch-vis-past-deadline', 'driftwatch · Open past deadline', FindingsPattern, OpenPastDeadline, metric('Past deadline')),
-  visualization('driftwatch-vis-open-by-severity', 'driftwatch · Open findings by severity', FindingsPattern, Open, pie('severity', 'Severity')),
-  visualization('driftwatch-vis-open-by-team', 'driftwatch · Open findings by team', FindingsPattern, Open,
+  visualization('vis-open-findings', `${prefix} · Open findings`, FindingsPattern, Open, metric('Open findings')),
+  visualization('vis-past-deadline', `${prefix} · Open past deadline`, FindingsPattern, OpenPastDeadline, metric('Past deadline')),
+  visualization('vis-open-by-severity', `${prefix} · Open findings by severity`, FindingsPattern, Open, pie('severity', 'Severity')),
+  visualization('vis-open-by-team', `${prefix} · Open findings by team`, FindingsPattern, Open,
     bars('horizontal_bar', count('Open findings'), 'Open findings', terms('2', 'segment', 'owner', 25, 'Team'))),
-  visualization('driftwatch-vis-compliance-trend', 'driftwatch · Daily evaluations: compliant vs non-compliant', EventsPattern, InScope, trend(),
+  visualization('vis-compliance-trend', `${prefix} · Daily evaluations: compliant vs non-compliant`, EventsPattern, InScope, trend(),
     'In-scope evaluation results per day (stale results excluded).'),
-  visualization('driftwatch-vis-mttr-by-team', 'driftwatch · Mean time to resolve by team (hours)', FindingsPattern, 'status:resolved',
+  visualization('vis-mttr-by-team', `${prefix} · Mean time to resolve by team (hours)`, FindingsPattern, 'status:resolved',
     bars('horizontal_bar', { id: '1', enabled: true, type: 'avg', schema: 'metric', params: { field: 'timeToResolveHours', customLabel: 'Mean hours to resolve' } },
       'Mean hours to resolve', terms('2', 'segment', 'owner', 25, 'Team'))),
-  visualization('driftwatch-vis-accounts-table', 'driftwatch · Open findings by account', FindingsPattern, Open,
+  visualization('vis-accounts-table', `${prefix} · Open findings by account`, FindingsPattern, Open,
     table([count('Open'), terms('2', 'bucket', 'accountName', 200, 'Account'), terms('3', 'bucket', 'owner', 1, 'Owner'), terms('4', 'bucket', 'environment', 1, 'Environment')])),
 
-  visualization('driftwatch-vis-rules-table', 'driftwatch · Open findings by rule and severity', FindingsPattern, Open,
+  visualization('vis-rules-table', `${prefix} · Open findings by rule and severity`, FindingsPattern, Open,
     table([count('Open'), terms('2', 'bucket', 'rule', 50, 'Rule'), terms('3', 'bucket', 'severity', 4, 'Severity')])),
-  visualization('driftwatch-vis-resource-types', 'driftwatch · Resource types with most open findings', FindingsPattern, Open,
+  visualization('vis-resource-types', `${prefix} · Resource types with most open findings`, FindingsPattern, Open,
     bars('horizontal_bar', count('Open findings'), 'Open findings', terms('2', 'segment', 'resourceType', 15, 'Resource type'))),
-  visualization('driftwatch-vis-open-by-region', 'driftwatch · Open findings by region', FindingsPattern, Open,
+  visualization('vis-open-by-region', `${prefix} · Open findings by region`, FindingsPattern, Open,
     bars('histogram', count('Open findings'), 'Open findings', terms('2', 'segment', 'region', 20, 'Region'))),
-  savedSearch('driftwatch-search-past-deadline', 'driftwatch · Open findings past deadline (most overdue first)', FindingsPattern, OpenPastDeadline,
+  savedSearch('search-past-deadline', `${prefix} · Open findings past deadline (most overdue first)`, FindingsPattern, OpenPastDeadline,
     ['severity', 'accountName', 'owner', 'rule', 'resourceType', 'resourceId', 'region', 'deadline', 'openedAt'], [['deadline', 'asc']]),
-  savedSearch('driftwatch-search-open-critical-high', 'driftwatch · Open Critical and High findings', FindingsPattern, `${Open} AND severity:(Critical OR High)`,
+  savedSearch('search-open-critical-high', `${prefix} · Open Critical and High findings`, FindingsPattern, `${Open} AND severity:(Critical OR High)`,
     ['severity', 'accountName', 'owner', 'rule', 'resourceType', 'resourceId', 'region', 'openedAt', 'deadline'], [['severityRank', 'desc'], ['openedAt', 'asc']]),
+  teamControl('vis-team-filter', `${prefix} · Team filter`, FindingsPattern),
 ];
 
 interface Panel { readonly ref: SavedObject; readonly x: number; readonly y: number; readonly w: number; readonly h: number }
 
-function dashboard(id: string, title: string, description: string, panels: readonly Panel[]): SavedObject {
+function dashboard(name: string, title: string, description: string, panels: readonly Panel[]): SavedObject {
   return {
-    id,
+    id: id(name),
     type: 'dashboard',
     attributes: {
       title,
@@ -201,28 +232,29 @@ function dashboard(id: string, title: string, description: string, panels: reado
   };
 }
 
-const byId = (id: string): SavedObject => objects.find((o) => o.id === id) ?? (() => { throw new Error(`no saved object ${id}`); })();
+const byId = (name: string): SavedObject => objects.find((o) => o.id === id(name)) ?? (() => { throw new Error(`no saved object ${id(name)}`); })();
 objects.push(
-  dashboard('driftwatch-dashboard-organisation', 'driftwatch · Organisation compliance',
+  dashboard('dashboard-organisation', `${prefix} · Organisation compliance`,
     'Compliance across the whole estate: what is open, how it trends, how fast each team fixes it.', [
-      { ref: byId('driftwatch-vis-open-findings'), x: 0, y: 0, w: 12, h: 8 },
-      { ref: byId('driftwatch-vis-past-deadline'), x: 12, y: 0, w: 12, h: 8 },
-      { ref: byId('driftwatch-vis-open-by-severity'), x: 24, y: 0, w: 24, h: 8 },
-      { ref: byId('driftwatch-vis-compliance-trend'), x: 0, y: 8, w: 48, h: 14 },
-      { ref: byId('driftwatch-vis-open-by-team'), x: 0, y: 22, w: 24, h: 16 },
-      { ref: byId('driftwatch-vis-mttr-by-team'), x: 24, y: 22, w: 24, h: 16 },
-      { ref: byId('driftwatch-vis-accounts-table'), x: 0, y: 38, w: 48, h: 18 },
+      { ref: byId('vis-open-findings'), x: 0, y: 0, w: 12, h: 8 },
+      { ref: byId('vis-past-deadline'), x: 12, y: 0, w: 12, h: 8 },
+      { ref: byId('vis-open-by-severity'), x: 24, y: 0, w: 24, h: 8 },
+      { ref: byId('vis-compliance-trend'), x: 0, y: 8, w: 48, h: 14 },
+      { ref: byId('vis-open-by-team'), x: 0, y: 22, w: 24, h: 16 },
+      { ref: byId('vis-mttr-by-team'), x: 24, y: 22, w: 24, h: 16 },
+      { ref: byId('vis-accounts-table'), x: 0, y: 38, w: 48, h: 18 },
     ]),
-  dashboard('driftwatch-dashboard-operators', 'driftwatch · Non-compliance (operators)',
-    'The work queue: overdue findings first, then where non-compliance concentrates.', [
-      { ref: byId('driftwatch-vis-past-deadline'), x: 0, y: 0, w: 12, h: 8 },
-      { ref: byId('driftwatch-vis-open-findings'), x: 12, y: 0, w: 12, h: 8 },
-      { ref: byId('driftwatch-vis-open-by-severity'), x: 24, y: 0, w: 24, h: 8 },
-      { ref: byId('driftwatch-search-past-deadline'), x: 0, y: 8, w: 48, h: 16 },
-      { ref: byId('driftwatch-vis-rules-table'), x: 0, y: 24, w: 24, h: 18 },
-      { ref: byId('driftwatch-vis-resource-types'), x: 24, y: 24, w: 24, h: 18 },
-      { ref: byId('driftwatch-vis-open-by-region'), x: 0, y: 42, w: 24, h: 14 },
-      { ref: byId('driftwatch-search-open-critical-high'), x: 24, y: 42, w: 24, h: 14 },
+  dashboard('dashboard-operators', `${prefix} · Non-compliance (operators)`,
+    'The work queue: overdue findings first, then where non-compliance concentrates. Pick a team at the top for its own view.', [
+      { ref: byId('vis-team-filter'), x: 0, y: 0, w: 48, h: 5 },
+      { ref: byId('vis-past-deadline'), x: 0, y: 5, w: 12, h: 8 },
+      { ref: byId('vis-open-findings'), x: 12, y: 5, w: 12, h: 8 },
+      { ref: byId('vis-open-by-severity'), x: 24, y: 5, w: 24, h: 8 },
+      { ref: byId('search-past-deadline'), x: 0, y: 13, w: 48, h: 16 },
+      { ref: byId('vis-rules-table'), x: 0, y: 29, w: 24, h: 18 },
+      { ref: byId('vis-resource-types'), x: 24, y: 29, w: 24, h: 18 },
+      { ref: byId('vis-open-by-region'), x: 0, y: 47, w: 24, h: 14 },
+      { ref: byId('search-open-critical-high'), x: 24, y: 47, w: 24, h: 14 },
     ]),
 );
 

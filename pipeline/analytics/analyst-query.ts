@@ -34,6 +34,12 @@ export interface AnalystQuery {
   readonly columns: readonly QueryColumn[];
   /** Days window used when --days is not given (null: the query has no window). */
   readonly defaultDays: number | null;
+  /** Which rows --limit keeps when there are more: the first (default, the answer is ranked) or the last (a time series). */
+  readonly limitKeeps?: 'first' | 'last';
+  /** Rows when --limit is not given (default 20); a daily series shows its whole window. */
+  readonly defaultLimit?: number;
+  /** True when `total` counts the same things as the rows (findings), so total - rows is how many --limit hid. */
+  readonly totalCountsRows?: boolean;
   search(context: QueryContext): { readonly index: string; readonly body: Record<string, unknown> };
   read(response: unknown, context: QueryContext): QueryRows;
 }

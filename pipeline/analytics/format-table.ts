@@ -1,3 +1,4 @@
+import { printable } from '../cli/output/printable.ts';
 import type { QueryColumn, QueryRow } from './analyst-query.ts';
 
 /** A plain aligned text table: text left, numbers right, '-' for missing values. */
@@ -14,5 +15,5 @@ export function formatTable(columns: readonly QueryColumn[], rows: readonly Quer
 
 function show(value: string | number | null | undefined): string {
   if (value === null || value === undefined || value === '') return '-';
-  return typeof value === 'number' ? value.toLocaleString('en-US', { maximumFractionDigits: 1 }) : value;
+  return typeof value === 'number' ? value.toLocaleString('en-US', { maximumFractionDigits: 1 }) : printable(value);
 }

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { describeIssues } from '../../stages/decode/decode-stage.ts';
-import { readConfigFile } from '../../stages/enrich/rule-catalog.ts';
+import { readConfigFile } from './read-config-file.ts';
 import { ConfigFileError } from './config-file-error.ts';
 
 /** Reads and validates a YAML/JSON file against a schema, with a one-line error naming the file and the field. */

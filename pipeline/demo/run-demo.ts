@@ -65,7 +65,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const settings = Settings.parse({ KINESIS_ENDPOINT: endpoint, KINESIS_STREAM: StreamName, DRIFTWATCH_ACCOUNTS: accountsFile, DRIFTWATCH_POLL_INTERVAL_MS: '200' });
   let runtime: Runtime | undefined;
   try {
-    runtime = await createRuntime(settings, options.logger);
+    runtime = await createRuntime(settings, options.logger, { migrate: true });
     await client.send(new CreateStreamCommand({ StreamName, ShardCount: options.shards }));
     while ((await client.send(new DescribeStreamSummaryCommand({ StreamName }))).StreamDescriptionSummary?.StreamStatus !== 'ACTIVE') {
       await new Promise((r) => setTimeout(r, 20));

@@ -59,7 +59,8 @@ export function createSyntheticOrg(options: { accounts?: number; seed?: number }
       name: `${team}-${environment.slice(0, 4)}-${Math.floor(i / Teams.length) + 1}`,
       environment,
       owner: team,
-      slackChannel: `#${team}-compliance`,
+      // `#team-<name>`: never confused with the security channel (#security-compliance), even for the security team.
+      slackChannel: `#team-${team}`,
     });
   }
   return { accounts, regions: Regions, rules: BuiltInRules.map((rule) => rule.name) };

@@ -10,6 +10,8 @@ import type { ExceptionExpirySummary } from '../exceptions/exception-expiry.ts';
 import { takeComplianceSnapshot } from '../report/compliance-snapshot.ts';
 import type { SnapshotSummary } from '../report/compliance-snapshot.ts';
 import { Escalator } from './escalator.ts';
+import { runMonthlyReportJob } from '../report/monthly-report-job.ts';
+import type { MonthlyReportJobOptions, MonthlyReportJobResult } from '../report/monthly-report-job.ts';
 import type { EscalationSummary } from './escalator.ts';
 
 export interface SchedulerOptions {
@@ -20,6 +22,8 @@ export interface SchedulerOptions {
   readonly securityChannel: string;
   /** Pause between passes (real time); default one minute. */
   readonly intervalMs?: number;
+  /** Post last month's report on its day (`run` passes this; without it no report is posted). */
+  readonly report?: Omit<MonthlyReportJobOptions, 'db' | 'sla'>;
 }
 
 /** What one pass did; a job that failed is null (and logged), the others still ran. */
@@ -27,10 +31,12 @@ export interface SchedulerPass {
   readonly exceptions: ExceptionExpirySummary | null;
   readonly escalations: EscalationSummary | null;
   readonly snapshot: SnapshotSummary | null;
+  /** Null when the job failed or no report schedule was given. */
+  readonly report: MonthlyReportJobResult | null;
 }
 
 export interface Scheduler extends BackgroundService {
-  /** One pass of every job at the clock's now: exception expiry, then escalation, then today's snapshot. */
+  /** One pass of every job at the clock's now: exception expiry, escalation, today's snapshot, the monthly report. */
   runOnce(signal: AbortSignal): Promise<SchedulerPass>;
 }
 
@@ -58,8 +64,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const now = options.clock.now();
     const exceptions = await job('exception-expiry', signal, () => expireExceptions(options.db, now, signal, { logger }));
     const escalations = await job('escalation', signal, () => escalator.escalateDue(now, signal));
+    // Every pass, whether or not events arrived today: the monthly report needs a snapshot of every day.
     const snapshot = await job('compliance-snapshot', signal, () => takeComplianceSnapshot(options.db, options.sla.localDate(now), now));
-    return { exceptions, escalations, snapshot };
+    const reportOptions = options.report;
+    const report = reportOptions ? await job('monthly-report', signal, () => runMonthlyReportJob({ db: options.db, sla: options.sla, ...reportOptions }, now)) : null;
+    if (report?.status === 'queued') logger.info({ month: report.month, channel: reportOptions?.channel }, 'monthly report queued for Slack');
+    return { exceptions, escalations, snapshot, report };
   }
 
   return {

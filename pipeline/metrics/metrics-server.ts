@@ -12,6 +12,7 @@ export interface HealthReport {
 
 export interface MetricsServerOptions {
   readonly port: number;
+  /** Default 127.0.0.1: metrics and health details stay on the machine unless DRIFTWATCH_METRICS_HOST says otherwise. */
   readonly host?: string;
   readonly metrics: PipelineMetrics;
   readonly health: () => Promise<HealthReport>;
@@ -46,10 +47,10 @@ export class MetricsServer implements BackgroundService {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.#o.port, this.#o.host ?? '0.0.0.0', () => resolve());
+      server.listen(this.#o.port, this.#o.host ?? '127.0.0.1', () => resolve());
     });
     this.#server = server;
-    this.#o.logger.info({ port: this.port }, 'metrics server listening');
+    this.#o.logger.info({ host: this.#o.host ?? '127.0.0.1', port: this.port }, 'metrics server listening');
   }
 
   async run(signal: AbortSignal): Promise<void> {

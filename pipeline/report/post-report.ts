@@ -18,11 +18,16 @@ export interface MonthlyReportIntent {
  */
 export async function enqueueMonthlyReport(db: Kysely<Database>, report: MonthlyReport, channel: string): Promise<{ queued: boolean; intentId: string }> {
   const intent: MonthlyReportIntent = { kind: 'report.monthly', month: report.month, channel, text: formatReportSlack(report) };
-  const intentId = `report:${report.month}:report.monthly`;
+  const intentId = monthlyReportIntentId(report.month);
   const result = await db
     .insertInto('notification_outbox')
     .values({ intent_id: intentId, finding_id: `report:${report.month}`, kind: intent.kind, payload: JSON.stringify(intent) })
     .onConflict((oc) => oc.column('intent_id').doNothing())
     .executeTakeFirst();
   return { queued: Number(result.numInsertedOrUpdatedRows ?? 0n) > 0, intentId };
+}
+
+/** The outbox key of a month's report: one per month, whoever queues it (`report --post`, any `run` worker). */
+export function monthlyReportIntentId(month: string): string {
+  return `report:${month}:report.monthly`;
 }

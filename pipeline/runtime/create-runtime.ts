@@ -10,6 +10,8 @@ import type { ProcessorHooks } from '../processor/processor-hooks.ts';
 import type { Sink } from '../sinks/sink.ts';
 import { PostgresStateSink } from '../sinks/postgres/postgres-state-sink.ts';
 import { migrateToLatest } from '../store/migrate.ts';
+import { checkSchemaVersion } from '../store/check-schema-version.ts';
+import { describeDatabaseError } from '../store/database-error.ts';
 import { openDatabase } from '../store/open-database.ts';
 import type { StateDatabase } from '../store/open-database.ts';
 import { PostgresEvaluationStateStore } from '../store/postgres-evaluation-state-store.ts';
@@ -37,7 +39,14 @@ export interface Runtime {
 export interface RuntimeOptions {
   /** Extra idempotent sinks (OpenSearch) written before each state commit. */
   readonly sinks?: readonly Sink<TrackedEvent>[];
+  /**
+   * Apply pending migrations first (only `migrate`, `run` and `demo` do: they are the commands allowed DDL). Otherwise
+   * the schema version is checked and an older database stops the command with "run driftwatch migrate". The
+   * embedded database (no DATABASE_URL) is always migrated: it is local and usually in memory.
+   */
   readonly migrate?: boolean;
+  /** `migrate` itself: neither migrate nor check here. */
+  readonly skipSchemaCheck?: boolean;
   readonly migrationHooks?: readonly (() => Promise<string[]>)[];
   readonly metrics?: PipelineMetrics;
   /** Test hooks of every processor this runtime creates (forced interleavings between writers). */
@@ -56,13 +65,15 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
     poolSize: settings.DATABASE_POOL_SIZE,
   });
   try {
-    if (options.migrate !== false) {
+    if (options.migrate === true || (database.kind === 'embedded' && options.skipSchemaCheck !== true)) {
       const applied = await migrateToLatest(database.db);
       if (applied.length > 0) logger.info({ applied, database: database.description }, 'migrations applied');
+    } else if (options.skipSchemaCheck !== true) {
+      await checkSchemaVersion(database.db);
     }
   } catch (error) {
     await database.close();
-    throw error;
+    throw settings.DATABASE_URL ? describeDatabaseError(error, settings.DATABASE_URL) : error;
   }
   const stateSink = new PostgresStateSink(database.db);
   const stateStore = new PostgresEvaluationStateStore(database.db);

@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database-schema.ts';
+import { redactUrls } from '../logging/redact-secrets.ts';
 
 export interface OpenDatabaseOptions {
   /** postgres:// URL; unset = embedded PGlite (in memory, or in `dataDir`). */
@@ -31,7 +32,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<StateD
     // retries, and the pool discards the broken client on release.
     pool.on('connect', (client) => client.on('error', () => undefined));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', description: redactUrl(options.url), close: () => db.destroy() };
+    return { db, kind: 'postgres', description: redactUrls(options.url), close: () => db.destroy() };
   }
   const [{ PGlite }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')]);
   const pglite = options.dataDir ? new PGlite(options.dataDir) : new PGlite();
@@ -46,15 +47,4 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<StateD
       if (!pglite.closed) await pglite.close();
     },
   };
-}
-
-/** postgres://user:secret@host/db -> postgres://user:***@host/db */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'postgres://(unparseable URL)';
-  }
 }

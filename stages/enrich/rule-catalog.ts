@@ -1,8 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { RuleCatalogFile, RuleDefinition } from '../../schemas/rule-catalog.ts';
 import type { RuleScope, Severity } from '../../schemas/rule-catalog.ts';
-import { ConfigFileError } from '../../pipeline/config/config-file-error.ts';
 import { parseConfigFile } from '../../pipeline/config/parse-config-file.ts';
 import { BuiltInRules } from './built-in-rules.ts';
 
@@ -50,20 +47,5 @@ export class RuleCatalog {
 
   get rules(): readonly RuleDefinition[] {
     return [...this.#rules.values()];
-  }
-}
-
-/** Reads a YAML or JSON configuration file; failures name the file and what is wrong. */
-export async function readConfigFile(path: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new ConfigFileError(`cannot read ${what} file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
-  }
-  try {
-    return parseYaml(text);
-  } catch (error) {
-    throw new ConfigFileError(`${what} file ${path} is not valid YAML/JSON: ${(error as Error).message.split('\n')[0]}`, { cause: error });
   }
 }

@@ -87,9 +87,9 @@ describe('analyst queries on a known data set', () => {
     await Promise.all([client?.close(), assert?.close()]);
   });
 
-  const run = async (name: string, days?: number) => {
+  const run = async (name: string, days?: number, limit?: number) => {
     const query = AnalystQueries.find((q) => q.name === name)!;
-    return runAnalystQuery(client, query, { indexPrefix: prefix, now: Now, days: days ?? query.defaultDays ?? 30, limit: 20 });
+    return runAnalystQuery(client, query, { indexPrefix: prefix, now: Now, days: days ?? query.defaultDays ?? 30, limit: limit ?? query.defaultLimit ?? 20 });
   };
 
   it('open-by-severity: most urgent first, exceptions left out', async () => {
@@ -140,6 +140,11 @@ describe('analyst queries on a known data set', () => {
     expect(row('03-20')).toEqual({ day: '2026-03-20', evaluations: 0, compliant: 0, nonCompliant: 0, compliancePct: null, opened: 0, resolved: 0 });
     const sum = (key: string) => result.rows.reduce((n, r: QueryRow) => n + Number(r[key]), 0);
     expect([sum('evaluations'), sum('opened'), sum('resolved')]).toEqual([13, 8, 3]);
+    expect(result.omitted).toBe(0);
+    // --limit limits a trend too, keeping the latest days, and says how many it left out.
+    const latest = await run('compliance-trend', undefined, 5);
+    expect(latest.rows.map((r) => r.day)).toEqual(['2026-03-16', '2026-03-17', '2026-03-18', '2026-03-19', '2026-03-20']);
+    expect(latest.omitted).toBe(25);
   });
 
   it('worst-resource-types: most open findings first, with severity, deadline and spread', async () => {

@@ -36,7 +36,7 @@ describe('installOpenSearchIndices', () => {
     const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
     const first = await installOpenSearchIndices(client, settings, logger);
     const second = await installOpenSearchIndices(client, settings, logger);
-    expect(first).toEqual({ templates: [`${prefix}-events`, `${prefix}-findings`], findingsIndex: `${prefix}-findings`, findingsIndexCreated: true, retention: 'not-installed', retentionDays: 400 });
+    expect(first).toEqual({ templates: [`${prefix}-events`, `${prefix}-findings`], findingsIndex: `${prefix}-findings`, findingsIndexCreated: true, retention: 'not-installed', retentionDays: 400, eventIndices: [], foreignIndices: [] });
     expect(second).toEqual({ ...first, findingsIndexCreated: false });
     // The local node has no ISM plugin: said so, with the fallback to use.
     expect(lines.some((line) => line.includes('retention policy not installed') && line.includes('opensearch-retention'))).toBe(true);
@@ -88,6 +88,7 @@ describe('installOpenSearchIndices', () => {
     const policy = retentionPolicy('driftwatch', 400) as { policy: { states: { name: string; transitions: { conditions: { min_index_age: string } }[] }[]; ism_template: { index_patterns: string[] }[] } };
     expect(policy.policy.states[0]!.transitions[0]!.conditions.min_index_age).toBe('400d');
     expect(policy.policy.states[1]!.name).toBe('delete');
-    expect(policy.policy.ism_template[0]!.index_patterns).toEqual(['driftwatch-events-*']);
+    // One pattern per leading digit: `driftwatch-events-x-…` (someone else's) is not managed.
+    expect(policy.policy.ism_template[0]!.index_patterns).toEqual(Array.from({ length: 10 }, (_, d) => `driftwatch-events-${d}*`));
   });
 });

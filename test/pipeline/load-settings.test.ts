@@ -31,8 +31,10 @@ describe('loadSettings', () => {
       OPENSEARCH_TLS_INSECURE: false,
       SLACK_SECURITY_CHANNEL: '#security-compliance',
       SLACK_DEFAULT_CHANNEL: '#compliance-triage',
-      LOG_LEVEL: 'info',
+      SLACK_SECURITY_SEVERITIES: 'Critical,High,Medium,Low',
     });
+    // Unset: the command decides (info for services, warn for one-shot commands).
+    expect(settings.LOG_LEVEL).toBeUndefined();
     expect(settings.DATABASE_URL).toBeUndefined();
     expect(settings.KINESIS_ENDPOINT).toBeUndefined();
     expect(settings.SLACK_TOKEN).toBeUndefined();

@@ -266,7 +266,8 @@ describe('AccountRegistry.load', () => {
 
   it.each([
     ['an account id of 4 digits', 'accounts:\n  - { id: "1234", name: a, environment: production, owner: o }\n', /accounts\.0\.id: an AWS account id has 12 digits/],
-    ['an account id given as a number', 'accounts:\n  - { id: 111122223333, name: a, environment: production, owner: o }\n', /accounts\.0\.id: /],
+    // YAML dropped the leading zero of 011122223333: the message says to quote the id (a 12-digit number is accepted).
+    ['an unquoted account id that lost its leading zeros', 'accounts:\n  - { id: 011122223333, name: a, environment: production, owner: o }\n', /accounts\.0\.id: YAML read the id as the number 11122223333 and dropped its leading zeros: write it in quotes, e\.g\. "011122223333"/],
     ['an unknown environment', 'accounts:\n  - { id: "111122223333", name: a, environment: production, owner: o }\n  - { id: "444455556666", name: b, environment: prod, owner: o }\n', /accounts\.1\.environment: /],
     ['a missing owner', 'accounts:\n  - { id: "111122223333", name: a, environment: production }\n', /accounts\.0\.owner: /],
     ['an unknown default environment', 'defaults:\n  environment: live\n', /defaults\.environment: /],

@@ -11,6 +11,9 @@ export const ComplianceTrend: AnalystQuery = {
   title: 'Daily compliance trend',
   description: 'Per day: in-scope evaluations, compliance rate, findings opened and resolved (--days, default 30)',
   defaultDays: 30,
+  // One row per day: --limit keeps the most recent days.
+  limitKeeps: 'last',
+  defaultLimit: 1_000,
   columns: [
     { key: 'day', title: 'DAY', align: 'left' },
     { key: 'evaluations', title: 'EVALUATIONS', align: 'right' },

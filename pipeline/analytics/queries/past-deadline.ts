@@ -8,6 +8,7 @@ export const PastDeadline: AnalystQuery = {
   title: 'Open findings past their deadline',
   description: 'Open findings past their SLA deadline, most overdue first (--limit rows)',
   defaultDays: null,
+  totalCountsRows: true,
   columns: [
     { key: 'severity', title: 'SEVERITY', align: 'left' },
     { key: 'account', title: 'ACCOUNT', align: 'left' },

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { withRuntime, writeJson } from '../cli-context.ts';
 import { formatTable } from '../output/format-table.ts';
-import { parsePositiveInt } from './findings-command.ts';
+import { MaxListLimit, wholeNumber } from '../parse-options.ts';
 
 const Statuses = ['pending', 'redriven', 'failed-again', 'all'] as const;
 
@@ -12,13 +12,17 @@ export function registerDeadLettersCommand(program: Command, context: CliContext
     .command('dead-letters')
     .description('list records that could not be processed, with the reason and where they came from')
     .addOption(new Option('--status <status>', 'which dead letters').choices(Statuses).default('pending'))
-    .option('--limit <n>', 'at most this many, newest first', parsePositiveInt, 1_000)
+    .option('--limit <n>', 'at most this many, newest first', wholeNumber(1, MaxListLimit), 1_000)
     .option('--json', 'print a JSON array (raw bytes as base64)')
     .action(async (options: { status: (typeof Statuses)[number]; limit: number; json?: boolean }) => {
       await withRuntime(context, async (runtime) => {
         let query = runtime.database.db.selectFrom('dead_letters').selectAll().orderBy('id', 'desc').limit(options.limit);
-        if (options.status !== 'all') query = query.where('status', '=', options.status);
-        const rows = await query.execute();
+        let count = runtime.database.db.selectFrom('dead_letters').select((eb) => eb.fn.countAll<string>().as('n'));
+        if (options.status !== 'all') {
+          query = query.where('status', '=', options.status);
+          count = count.where('status', '=', options.status);
+        }
+        const [rows, total] = await Promise.all([query.execute(), count.executeTakeFirstOrThrow().then((row) => Number(row.n))]);
         if (options.json) {
           return writeJson(
             context,
@@ -39,9 +43,10 @@ export function registerDeadLettersCommand(program: Command, context: CliContext
         if (rows.length === 0) return void context.stdout.write(`No ${options.status === 'all' ? '' : `${options.status} `}dead letters.\n`);
         context.stdout.write(
           formatTable(
-            ['ID', 'CREATED', 'SOURCE', 'SHARD', 'SEQUENCE', 'STAGE', 'BYTES', 'REASON'],
+            ['ID', 'STATUS', 'CREATED', 'SOURCE', 'SHARD', 'SEQUENCE', 'STAGE', 'BYTES', 'REASON'],
             rows.map((row) => [
               row.id,
+              row.status,
               row.created_at.toISOString().slice(0, 19).replace('T', ' '),
               row.source,
               row.shard_id,
@@ -52,7 +57,13 @@ export function registerDeadLettersCommand(program: Command, context: CliContext
             ]),
           ),
         );
-        context.stdout.write(`${rows.length} dead letter(s). Fix the cause, then: driftwatch redrive\n`);
+        const which = options.status === 'all' ? '' : `${options.status} `;
+        context.stdout.write(
+          rows.length < total
+            ? `${rows.length} of ${total} ${which}dead letter(s), newest first; ${total - rows.length} more (--limit ${total} shows all).\n`
+            : `${total} ${which}dead letter(s).\n`,
+        );
+        if (options.status === 'pending' || options.status === 'all') context.stdout.write('Fix the cause, then: driftwatch redrive\n');
       });
     });
 }

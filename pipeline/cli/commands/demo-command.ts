@@ -8,21 +8,23 @@ import type { DemoSummary } from '../../demo/run-demo.ts';
 import { stopOnSignals } from '../../runtime/stop-signal.ts';
 import { createLogger } from '../../logging/create-logger.ts';
 import { parsePositiveInt } from './findings-command.ts';
+import { wholeNumber } from '../parse-options.ts';
 import { createNotifier } from '../../notify/slack/create-notifier.ts';
 import { LineBudget } from '../output/line-budget.ts';
+import { printable } from '../output/printable.ts';
 
 export function registerDemoCommand(program: Command, context: CliContext): void {
   program
     .command('demo')
     .description('run the whole pipeline on embedded parts (in-process Kinesis, PGlite) with a synthetic organisation')
-    .option('--events <n>', 'records to put on the stream', parsePositiveInt, 20_000)
-    .option('--shards <n>', 'shards of the demo stream', parsePositiveInt, 4)
-    .option('--accounts <n>', 'accounts in the synthetic organisation', parsePositiveInt, 120)
+    .option('--events <n>', 'records to put on the stream', wholeNumber(1, 10_000_000), 20_000)
+    .option('--shards <n>', 'shards of the demo stream', wholeNumber(1, 64), 4)
+    .option('--accounts <n>', 'accounts in the synthetic organisation', wholeNumber(1, 100_000), 120)
     .option('--seed <n>', 'seed of the synthetic traffic', parsePositiveInt, 42)
     .option('--notifications <n>', 'console notification lines to show (no Slack token in the demo)', parseNonNegativeInt, 25)
     .option('--json', 'print the summary as JSON')
     .action(async (options: { events: number; shards: number; accounts: number; seed: number; notifications: number; json?: boolean }) => {
-      const logger = createLogger(context.env.LOG_LEVEL ?? 'warn');
+      const logger = createLogger(context.env.LOG_LEVEL ?? 'warn', { format: (context.stderr as { isTTY?: boolean }).isTTY ? 'pretty' : 'json' });
       const progress = new ProgressLine(context.stderr, 2_000);
       const notifications = new LineBudget(options.json ? context.stderr : context.stdout, options.notifications);
       const stop = stopOnSignals();
@@ -73,7 +75,7 @@ function renderSummary(s: DemoSummary): string {
     ).trimEnd(),
     '',
     `Dead letters: ${s.deadLetters.reduce((n, d) => n + d.count, 0)}`,
-    ...s.deadLetters.map((d) => `  ${String(d.count).padStart(5)}  ${d.reason}`),
+    ...s.deadLetters.map((d) => `  ${String(d.count).padStart(5)}  ${printable(d.reason)}`),
     '',
     'Next: point driftwatch at your stream (see README: Configuration), or run `npm test`.',
     '',

@@ -2,11 +2,14 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { withRuntime, writeJson } from '../cli-context.ts';
 import { formatTable } from '../output/format-table.ts';
+import { printable } from '../output/printable.ts';
 import { SystemClock } from '../../clock/clock.ts';
 import { ExceptionStore } from '../../exceptions/exception-store.ts';
 import type { AuditEntry, RiskExceptionView } from '../../exceptions/exception-store.ts';
 import type { RiskException } from '../../exceptions/risk-exception.ts';
 import { parseUntil } from '../../exceptions/parse-until.ts';
+import type { SlaPolicy } from '../../../stages/track/sla-policy.ts';
+import { DateTime } from 'luxon';
 import { normalizeRuleName } from '../../../stages/enrich/normalize-rule-name.ts';
 
 /** The JSON contract of `exception list --json` (and of add/revoke --json): ISO times, stable names. */
@@ -38,8 +41,9 @@ export function registerExceptionCommand(program: Command, context: CliContext):
     .requiredOption('--until <date>', 'YYYY-MM-DD (through the end of that day, SLA calendar timezone) or an ISO 8601 time')
     .requiredOption('--reason <text>', 'why the risk is accepted')
     .requiredOption('--by <who>', 'who accepts the risk')
+    .option('--force', 'create it even when the rule or account is unknown (not in the catalog or registry, never evaluated)')
     .option('--json', 'print the exception as JSON')
-    .action(async (options: { rule: string; account?: string; resource?: string; until: string; reason: string; by: string; json?: boolean }) => {
+    .action(async (options: { rule: string; account?: string; resource?: string; until: string; reason: string; by: string; force?: boolean; json?: boolean }) => {
       const rule = normalizeRuleName(options.rule.trim());
       if (rule === '') throw new Error('invalid --rule: it is empty');
       if (options.account !== undefined && !/^\d{12}$/.test(options.account)) throw new Error(`invalid --account "${options.account}": an AWS account id has 12 digits`);
@@ -49,8 +53,17 @@ export function registerExceptionCommand(program: Command, context: CliContext):
       await withRuntime(context, async (runtime) => {
         const clock = new SystemClock();
         const until = parseUntil(options.until, runtime.sla.timezone, clock.now());
-        // A typo would silently cover nothing; an uncatalogued custom rule is still allowed.
-        if (!runtime.catalog.lookup(rule).known) context.stderr.write(`note: rule ${rule} is not in the rule catalog; check the name\n`);
+        // A typo would silently cover nothing: a rule or account must be known (catalog or registry) or seen in an
+        // evaluation; --force accepts one that is not (yet).
+        const db = runtime.database.db;
+        const ruleKnown = runtime.catalog.lookup(rule).known || (await db.selectFrom('evaluations').select('rule').where('rule', '=', rule).limit(1).executeTakeFirst()) !== undefined;
+        const accountKnown =
+          options.account === undefined ||
+          runtime.accounts.lookup(options.account).known ||
+          (await db.selectFrom('evaluations').select('account_id').where('account_id', '=', options.account).limit(1).executeTakeFirst()) !== undefined;
+        const unknown = [...(ruleKnown ? [] : [`rule ${printable(rule)} is not in the rule catalog and no evaluation names it`]), ...(accountKnown ? [] : [`account ${options.account} is not in the account registry and has no evaluations`])];
+        if (unknown.length > 0 && !options.force) throw new Error(`${unknown.join('; ')}: check the spelling, or pass --force to create the exception anyway`);
+        for (const line of unknown) context.stderr.write(`note: ${line} (--force)\n`);
         const store = new ExceptionStore(runtime.database.db, clock);
         const { exception: added, covered } = await store.add({
           rule,
@@ -62,7 +75,7 @@ export function registerExceptionCommand(program: Command, context: CliContext):
         });
         if (options.json) return writeJson(context, { ...toJson(added), coveredOpenFindings: covered });
         context.stdout.write(
-          `Added risk exception ${added.id}: ${describeScope(added)}, until ${runtime.sla.formatLocal(added.until)}; ` +
+          `Added risk exception ${added.id}: ${describeScope(added)}, until ${formatUntil(added.until, runtime.sla)}; ` +
             `it covers ${covered} open finding(s) now.\n`,
         );
       });
@@ -87,7 +100,7 @@ export function registerExceptionCommand(program: Command, context: CliContext):
               e.rule,
               e.accountId ?? '(all)',
               e.resourceId ?? '(all)',
-              runtime.sla.formatLocal(e.until),
+              formatUntil(e.until, runtime.sla),
               e.createdBy,
               e.coveredOpenFindings,
               e.reason,
@@ -112,7 +125,7 @@ export function registerExceptionCommand(program: Command, context: CliContext):
           return writeJson(context, { ...toJson(result.exception), realerted: result.realerted, reassigned: result.reassigned, released: result.released });
         }
         context.stdout.write(
-          `Revoked risk exception ${id}: ${result.realerted + result.released} open finding(s) live again, ` +
+          `Revoked risk exception ${printable(id)}: ${result.realerted + result.released} open finding(s) live again, ` +
             `${result.reassigned} still covered by another exception.\n`,
         );
       });
@@ -151,6 +164,16 @@ function toJson(e: RiskException): ExceptionJson {
   };
 }
 
+/**
+ * An exception's end as people wrote it: `--until 2026-06-30` ends at the next local midnight, shown as "end of
+ * 2026-06-30" (for 9999-12-31, not a date in the year 10000).
+ */
+export function formatUntil(until: number, sla: SlaPolicy): string {
+  const local = DateTime.fromMillis(until, { zone: sla.timezone });
+  if (local.toMillis() === local.startOf('day').toMillis()) return `end of ${local.minus({ days: 1 }).toISODate()} (${sla.timezone})`;
+  return sla.formatLocal(until);
+}
+
 function describeScope(e: RiskException): string {
-  return `rule ${e.rule}, ${e.accountId ? `account ${e.accountId}` : 'every account'}, ${e.resourceId ? `resource ${e.resourceId}` : 'every resource'}`;
+  return printable(`rule ${e.rule}, ${e.accountId ? `account ${e.accountId}` : 'every account'}, ${e.resourceId ? `resource ${e.resourceId}` : 'every resource'}`);
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { withRuntime, writeJson } from '../cli-context.ts';
 import { formatTable, isoOrNull } from '../output/format-table.ts';
+import { MaxListLimit, wholeNumber } from '../parse-options.ts';
 
 const Statuses = ['open', 'resolved', 'all'] as const;
 const Severities = ['Critical', 'High', 'Medium', 'Low'] as const;
@@ -39,15 +40,16 @@ export function registerFindingsCommand(program: Command, context: CliContext): 
     .addOption(new Option('--severity <severity>', 'only this severity').choices(Severities))
     .option('--account <id>', 'only this account')
     .option('--rule <name>', 'only this (normalized) rule')
-    .option('--limit <n>', 'at most this many, newest first', parsePositiveInt, 1_000)
+    .option('--limit <n>', 'at most this many, newest first', wholeNumber(1, MaxListLimit), 1_000)
     .option('--json', 'print a JSON array')
     .action(async (options: { status: (typeof Statuses)[number]; severity?: string; account?: string; rule?: string; limit: number; json?: boolean }) => {
       await withRuntime(context, async (runtime) => {
-        let query = runtime.database.db.selectFrom('findings').selectAll().orderBy('opened_at', 'desc').orderBy('finding_id').limit(options.limit);
-        if (options.status !== 'all') query = query.where('status', '=', options.status);
-        if (options.severity) query = query.where('severity', '=', options.severity);
-        if (options.account) query = query.where('account_id', '=', options.account);
-        if (options.rule) query = query.where('rule', '=', options.rule);
+        let filtered = runtime.database.db.selectFrom('findings');
+        if (options.status !== 'all') filtered = filtered.where('status', '=', options.status);
+        if (options.severity) filtered = filtered.where('severity', '=', options.severity);
+        if (options.account) filtered = filtered.where('account_id', '=', options.account);
+        if (options.rule) filtered = filtered.where('rule', '=', options.rule);
+        const query = filtered.selectAll().orderBy('opened_at', 'desc').orderBy('finding_id').limit(options.limit);
         const now = Date.now();
         const items: FindingListItem[] = (await query.execute()).map((row) => ({
           findingId: row.finding_id,
@@ -89,13 +91,15 @@ export function registerFindingsCommand(program: Command, context: CliContext): 
             ]),
           ),
         );
-        context.stdout.write(`${items.length} finding(s)${items.length === options.limit ? ` (limit ${options.limit}; use --limit)` : ''}\n`);
+        const total = items.length < options.limit ? items.length : Number((await filtered.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+        context.stdout.write(
+          items.length < total
+            ? `${items.length} of ${total} finding(s), newest first; ${total - items.length} more (--limit ${total} shows all).\n`
+            : `${total} finding(s)\n`,
+        );
       });
     });
 }
 
-export function parsePositiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`expected a positive whole number, got "${value}"`);
-  return n;
-}
+/** A positive whole number up to the largest integer a JavaScript number holds exactly (ids, counts, seeds). */
+export const parsePositiveInt = wholeNumber(1, Number.MAX_SAFE_INTEGER);

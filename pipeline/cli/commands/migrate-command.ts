@@ -2,16 +2,20 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { writeJson } from '../cli-context.ts';
 import { migrateToLatest } from '../../store/migrate.ts';
+import { describeDatabaseError } from '../../store/database-error.ts';
 
 export function registerMigrateCommand(program: Command, context: CliContext): void {
   program
     .command('migrate')
-    .description('apply pending database migrations (also run at every start)')
+    .description('apply pending database migrations and install the OpenSearch indices (run and demo do it at start too; other commands only check)')
     .option('--json', 'print the result as JSON')
     .action(async (options: { json?: boolean }) => {
-      const runtime = await context.runtime({ migrate: false });
+      const runtime = await context.runtime({ skipSchemaCheck: true });
       try {
-        const applied = await migrateToLatest(runtime.database.db);
+        const url = runtime.settings.DATABASE_URL;
+        const applied = await migrateToLatest(runtime.database.db).catch((error: unknown) => {
+          throw url ? describeDatabaseError(error, url) : error;
+        });
         const extra = await Promise.all(runtime.migrationHooks.map((hook) => hook()));
         if (options.json) writeJson(context, { database: runtime.database.description, applied, extra: extra.flat() });
         else {

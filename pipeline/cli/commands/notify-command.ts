@@ -19,7 +19,7 @@ export function registerNotifyCommand(program: Command, context: CliContext): vo
     .action(async (options: { once?: boolean; json?: boolean }) => {
       await withRuntime(context, async (runtime) => {
         const logger = runtime.logger;
-        const notifier = createNotifier(runtime.settings, runtime.database.db, logger, runtime.catalog);
+        const notifier = createNotifier(runtime.settings, runtime.database.db, logger, runtime.catalog, { out: context.stdout });
         await notifier.init();
         try {
           if (!options.once) {
@@ -37,15 +37,26 @@ export function registerNotifyCommand(program: Command, context: CliContext): vo
           const backlog = await new OutboxStore(runtime.database.db, 'cli').backlog();
           const result = { ...totals, waiting: backlog.unsettled, nextDueAt: backlog.nextDueAt === null ? null : new Date(backlog.nextDueAt).toISOString() };
           if (options.json) return writeJson(context, result);
-          context.stdout.write(
-            `${totals.sent} sent (${totals.posted} posted, ${totals.updated} edited, ${totals.digested} folded into digests), ` +
-              `${totals.suppressed} suppressed, ${totals.failed} failed, ${totals.retried} deferred; ` +
-              `digests: ${totals.digestsPosted} posted, ${totals.digestsUpdated} updated; ${backlog.unsettled} waiting` +
-              `${result.nextDueAt ? ` (next due ${result.nextDueAt})` : ''}\n`,
-          );
+          context.stdout.write(renderNotifySummary(totals, backlog.unsettled, result.nextDueAt));
         } finally {
           await notifier.close();
         }
       });
     });
+}
+
+/**
+ * Two sentences that each add up: notifications (outbox intents) by how they were settled, then what that did in
+ * Slack, per channel (one notification can go to the owner and to security, and a resolve edits a message).
+ */
+export function renderNotifySummary(totals: DrainSummary, waiting: number, nextDueAt: string | null): string {
+  const n = (value: number) => value.toLocaleString('en-US');
+  const settled = totals.sent + totals.suppressed + totals.failed + totals.retried;
+  return (
+    `${n(settled)} notification(s) handled: ${n(totals.sent)} delivered, ${n(totals.suppressed)} suppressed (risk exception), ` +
+    `${n(totals.failed)} failed, ${n(totals.retried)} deferred (rate limit or Slack unavailable).\n` +
+    `In Slack: ${n(totals.posted)} message(s) posted, ${n(totals.updated)} edited, ${n(totals.digested)} channel deliveries folded into digests ` +
+    `(${n(totals.digestsPosted)} digest(s) posted, ${n(totals.digestsUpdated)} updated).\n` +
+    `${n(waiting)} notification(s) still waiting${nextDueAt ? ` (next due ${nextDueAt}; \`driftwatch notify\` or \`driftwatch run\` delivers them)` : ''}.\n`
+  );
 }

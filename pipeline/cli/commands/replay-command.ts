@@ -2,16 +2,18 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { withRuntime, writeJson } from '../cli-context.ts';
 import { formatCount } from '../output/format-table.ts';
+import { printable } from '../output/printable.ts';
+import { batchSummaryLines } from '../output/batch-summary.ts';
 import { readNdjsonBatches } from '../../replay/read-ndjson-batches.ts';
 import { BatchTotals } from '../../replay/batch-totals.ts';
-import { parsePositiveInt } from './findings-command.ts';
+import { wholeNumber } from '../parse-options.ts';
 
 export function registerReplayCommand(program: Command, context: CliContext): void {
   program
     .command('replay')
     .description('process newline-delimited EventBridge events through the same stages and sinks, without Kinesis')
     .requiredOption('--file <path>', 'ndjson file of events, or - for stdin')
-    .option('--batch-size <n>', 'events per transaction', parsePositiveInt, 1_000)
+    .option('--batch-size <n>', 'events per transaction', wholeNumber(1, 10_000), 1_000)
     .option('--json', 'print the summary as JSON')
     .action(async (options: { file: string; batchSize: number; json?: boolean }) => {
       await withRuntime(context, async (runtime) => {
@@ -26,13 +28,8 @@ export function registerReplayCommand(program: Command, context: CliContext): vo
         if (options.json) return writeJson(context, summary);
         context.stdout.write(
           [
-            `Replayed ${formatCount(totals.records)} record(s) from ${options.file} in ${(totals.elapsedMs / 1_000).toFixed(1)} s`,
-            `  accepted     ${formatCount(totals.accepted)}`,
-            `  duplicates   ${formatCount(totals.duplicates)}`,
-            `  stale        ${formatCount(totals.stale)} (older than what was stored: no state change)`,
-            `  opened       ${formatCount(totals.opened)} finding(s)`,
-            `  resolved     ${formatCount(totals.resolved)} finding(s)`,
-            `  dead letters ${formatCount(totals.deadLetters)}${totals.deadLetters > 0 ? ' (driftwatch dead-letters)' : ''}`,
+            `Replayed ${formatCount(totals.records)} record(s) from ${printable(options.file)} in ${(totals.elapsedMs / 1_000).toFixed(1)} s`,
+            ...batchSummaryLines(totals),
             '',
           ].join('\n'),
         );

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { createKinesisClient } from '../../kinesis/kinesis-client.ts';
@@ -14,21 +15,28 @@ import { SystemClock } from '../../clock/clock.ts';
 import { createNotifier } from '../../notify/slack/create-notifier.ts';
 import { createFindingFactsSync } from '../../sinks/opensearch/finding-facts-sync.ts';
 import { parsePositiveInt } from './findings-command.ts';
+import { wholeNumber } from '../parse-options.ts';
+import { formatCount } from '../output/format-table.ts';
+import { batchSummaryLines } from '../output/batch-summary.ts';
+import { describeOutboxDrain, waitForOutbox } from '../output/outbox-drain.ts';
 
 export function registerRunCommand(program: Command, context: CliContext): void {
   program
     .command('run')
     .description('consume the Kinesis stream until stopped (SIGINT/SIGTERM stop cleanly)')
     .option('--max-shards <n>', 'hold at most this many shard leases (share a stream between workers)', parsePositiveInt)
-    .option('--until-caught-up', 'stop once every shard has been read up to its tip')
-    .action(async (options: { maxShards?: number; untilCaughtUp?: boolean }) => {
+    .option('--until-caught-up', 'stop once every shard has been read up to its tip and the notifications are out; print a summary')
+    .option('--drain-timeout <seconds>', 'with --until-caught-up: how long to wait for pending notifications', wholeNumber(0, 3_600), 60)
+    .action(async (options: { maxShards?: number; untilCaughtUp?: boolean; drainTimeout: number }) => {
       const settings = context.settings();
       const logger = context.logger();
       const metrics = new PipelineMetrics();
-      const runtime = await context.runtime({ metrics });
+      const runtime = await context.runtime({ metrics, migrate: true });
       const stop = stopOnSignals((signal) => logger.info({ signal }, 'stopping'));
       const client = createKinesisClient({ region: settings.AWS_REGION, ...(settings.KINESIS_ENDPOINT ? { endpoint: settings.KINESIS_ENDPOINT } : {}) });
       const totals = new BatchTotals();
+      // This process's claims on the outbox (told apart from a dead worker's when draining before exit).
+      const notifierOwner = `${hostname()}-${process.pid}-run`;
       const services: BackgroundService[] = [
         new ProcessedEventsPruner(runtime.database.db, settings.DRIFTWATCH_PROCESSED_RETENTION_DAYS, logger.child({ job: 'prune' })),
         // Exception expiry, escalation of overdue findings and the daily compliance snapshot: safe on every worker.
@@ -39,9 +47,18 @@ export function registerRunCommand(program: Command, context: CliContext): void 
           logger,
           securityChannel: settings.SLACK_SECURITY_CHANNEL,
           intervalMs: settings.DRIFTWATCH_SCHEDULE_INTERVAL_MS,
+          report: {
+            channel: settings.SLACK_REPORT_CHANNEL,
+            day: /^\d+$/.test(settings.DRIFTWATCH_REPORT_DAY) ? Number(settings.DRIFTWATCH_REPORT_DAY) : (settings.DRIFTWATCH_REPORT_DAY as 'first-business-day' | 'off'),
+            hour: settings.DRIFTWATCH_REPORT_HOUR,
+            accountName: (id) => {
+              const { account, known } = runtime.accounts.lookup(id);
+              return known ? account.name : undefined;
+            },
+          },
         }),
         // Slack (or the console without a token) drains the outbox on its own loop: it never stalls the stream.
-        createNotifier(settings, runtime.database.db, logger, runtime.catalog),
+        createNotifier(settings, runtime.database.db, logger, runtime.catalog, { owner: notifierOwner }),
       ];
       // Escalation and exception facts onto the OpenSearch finding documents, when OpenSearch is configured.
       const factsSync = createFindingFactsSync(settings, runtime.database.db, logger);
@@ -73,6 +90,7 @@ export function registerRunCommand(program: Command, context: CliContext): void 
         if (settings.DRIFTWATCH_METRICS_PORT !== undefined) {
           const server = new MetricsServer({
             port: settings.DRIFTWATCH_METRICS_PORT,
+            host: settings.DRIFTWATCH_METRICS_HOST,
             metrics,
             logger,
             beforeScrape: async () => {
@@ -111,10 +129,17 @@ export function registerRunCommand(program: Command, context: CliContext): void 
           service.run(stop.signal).catch((error: unknown) => logger.error({ err: error, service: service.name }, 'background service failed')),
         );
         await consumer.run(stop.signal);
+        // Caught up: let the notifier (still running) deliver what the backlog queued, within a bound.
+        const drained = options.untilCaughtUp ? await waitForOutbox(runtime.database.db, { timeoutMs: options.drainTimeout * 1_000, signal: stop.signal, owner: notifierOwner }) : null;
         clearInterval(progress);
         stop.abort(new Error('consumer finished'));
         await Promise.all(background);
         logger.info(totals.toJSON(), 'stopped');
+        if (drained) {
+          context.stdout.write(
+            [`Caught up: ${formatCount(totals.records)} record(s) in ${(totals.elapsedMs / 1_000).toFixed(1)} s`, ...batchSummaryLines(totals), describeOutboxDrain(drained, options.drainTimeout * 1_000), ''].join('\n'),
+          );
+        }
       } finally {
         client.destroy();
         await runtime.close();

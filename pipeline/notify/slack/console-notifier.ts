@@ -10,6 +10,7 @@ import { DeliveryPlanner } from './delivery-planner.ts';
 import { MessageFormatter } from './message-format.ts';
 import type { RuleCatalog } from '../../../stages/enrich/rule-catalog.ts';
 import { formatDuration, utcText } from './mrkdwn.ts';
+import { printable } from '../../cli/output/printable.ts';
 import { NotificationPayload } from './notification-payload.ts';
 import type { FindingSnapshot } from './notification-payload.ts';
 import type { DrainSummary, Notifier } from './notifier.ts';
@@ -76,7 +77,7 @@ export class ConsoleNotifier implements Notifier {
       }
       const payload = p.data;
       if (payload.kind === 'report.monthly') {
-        lines.push(`[slack ${payload.channel}] REPORT ${payload.month}\n${printable(payload.text)}`);
+        lines.push(`[slack ${printable(payload.channel)}] REPORT ${printable(payload.month)}\n${printable(payload.text, { multiline: true })}`);
         sent.push(intent.intentId);
         continue;
       }
@@ -92,20 +93,20 @@ export class ConsoleNotifier implements Notifier {
           group.findings.push(payload.finding);
           groups.set(key, group);
         } else if (payload.kind === 'finding.resolved') {
-          lines.push(`[slack ${channel}] RESOLVED ${describe(payload.finding)} (${resolution(payload.finding)})`);
+          lines.push(`[slack ${printable(channel)}] RESOLVED ${describe(payload.finding)} (${resolution(payload.finding)})`);
         } else if (payload.kind === 'finding.realert') {
-          lines.push(`[slack ${channel}] ALERT AGAIN (risk exception ended) ${describe(payload.finding)}`);
+          lines.push(`[slack ${printable(channel)}] ALERT AGAIN (risk exception ended) ${describe(payload.finding)}`);
         } else {
           const what = payload.escalation.reminder ? `REMINDER ${payload.escalation.count}` : 'ESCALATED';
-          lines.push(`[slack ${channel}] ${what} past deadline, owner ${printable(payload.finding.owner)}: ${describe(payload.finding)}`);
+          lines.push(`[slack ${printable(channel)}] ${what} past deadline, owner ${printable(payload.finding.owner)}: ${describe(payload.finding)}`);
         }
       }
     }
     for (const group of groups.values()) {
       const shown = group.findings.length > this.#config.floodThreshold ? ShownPerGroup : group.findings.length;
-      for (const finding of group.findings.slice(0, shown)) lines.push(`[slack ${group.channel}] OPEN ${describe(finding)}`);
+      for (const finding of group.findings.slice(0, shown)) lines.push(`[slack ${printable(group.channel)}] OPEN ${describe(finding)}`);
       if (shown < group.findings.length) {
-        lines.push(`[slack ${group.channel}] DIGEST ${group.findings.length - shown} more new findings of ${printable(group.rule)} (Slack would post one digest)`);
+        lines.push(`[slack ${printable(group.channel)}] DIGEST ${group.findings.length - shown} more new findings of ${printable(group.rule)} (Slack would post one digest)`);
       }
     }
     if (lines.length > 0) this.#out.write(`${lines.join('\n')}\n`);
@@ -144,7 +145,3 @@ function resolution(f: FindingSnapshot): string {
   return f.resolvedAt === null ? how : `${how} after ${formatDuration(f.resolvedAt - f.openedAt)}`;
 }
 
-/** Terminal control characters from a resource name must not move the cursor or recolor the screen. */
-function printable(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?');
-}

@@ -1,7 +1,7 @@
 import type { RuleCatalog } from '../../../stages/enrich/rule-catalog.ts';
 import type { Severity } from '../../../schemas/rule-catalog.ts';
 import type { FindingSnapshot } from './notification-payload.ts';
-import { escapeMrkdwn, formatDuration, plainText, safeText, slackDate, truncate, utcText } from './mrkdwn.ts';
+import { codeSpan, formatDuration, plainText, safeText, slackDate, truncate, utcText } from './mrkdwn.ts';
 
 export type Block = Readonly<Record<string, unknown>>;
 
@@ -66,6 +66,13 @@ const SeverityEmoji: Readonly<Record<Severity, string>> = {
   Low: ':information_source:',
 };
 
+/** What the resolved alert's header says is now fine, by resolution. */
+const ResolvedVerdict: Readonly<Record<string, string>> = {
+  COMPLIANT: 'Now compliant',
+  NOT_APPLICABLE: 'No longer applicable',
+  DELETED: 'Resource deleted',
+};
+
 const ResolutionText: Readonly<Record<string, string>> = {
   COMPLIANT: 'compliant again',
   NOT_APPLICABLE: 'no longer applicable',
@@ -92,7 +99,9 @@ export class MessageFormatter {
   alert(view: AlertView): SlackMessage {
     const f = view.finding;
     const resolved = view.state === 'resolved' && f.resolvedAt !== null;
-    const title = `${resolved ? ':white_check_mark: Resolved' : `${SeverityEmoji[f.severity]} ${f.severity}`} · ${f.ruleTitle}`;
+    // Catalog titles name the desired state ("Root user has MFA"): the header says whether it holds.
+    const verdict = resolved ? ResolvedVerdict[f.resolution ?? ''] ?? 'Now compliant' : 'Not compliant';
+    const title = `${resolved ? ':white_check_mark: Resolved' : `${SeverityEmoji[f.severity]} ${f.severity}`} · ${verdict}: ${f.ruleTitle}`;
     const status = resolved ? this.#resolvedLine(f, view.flaps) : this.#openLine(view);
     const blocks: Block[] = [
       { type: 'header', text: plainText(title, 150) },
@@ -104,7 +113,7 @@ export class MessageFormatter {
     if (actions) blocks.push(actions);
     blocks.push(this.#context(f));
     const state = resolved ? `RESOLVED (${ResolutionText[f.resolution ?? ''] ?? 'resolved'} after ${formatDuration(f.resolvedAt! - f.openedAt)})` : 'OPEN';
-    const text = `${state} ${f.severity} ${safeText(f.ruleTitle, 200)}: ${safeText(f.resourceType, 100)} ${safeText(f.resourceId, 500)} in ${safeText(f.accountName, 100)} (${safeText(f.accountId, 20)}, ${safeText(f.environment, 20)}) ${safeText(f.region, 30)}`;
+    const text = `${state} ${f.severity} · ${verdict}: ${safeText(f.ruleTitle, 200)} · ${safeText(f.resourceType, 100)} ${safeText(f.resourceId, 500)} in ${safeText(f.accountName, 100)} (${safeText(f.accountId, 20)}, ${safeText(f.environment, 20)}) ${safeText(f.region, 30)}`;
     return { text, blocks };
   }
 
@@ -114,14 +123,14 @@ export class MessageFormatter {
     const deadline = f.deadline === null ? 'no deadline' : slackDate(f.deadline);
     const line = `*${what}* — ${f.severity} finding open since ${slackDate(f.openedAt)}, due ${deadline}.\nOwner: *${safeText(f.owner, 200)}* (${safeText(view.ownerChannel, 100)})`;
     const blocks: Block[] = [
-      { type: 'header', text: plainText(`:alarm_clock: ${what} · ${f.ruleTitle}`, 150) },
+      { type: 'header', text: plainText(`:alarm_clock: ${what} · Not compliant: ${f.ruleTitle}`, 150) },
       { type: 'section', text: { type: 'mrkdwn', text: line } },
       { type: 'section', fields: this.#fields(f) },
     ];
     const actions = this.#actions(f);
     if (actions) blocks.push(actions);
     blocks.push(this.#context(f));
-    const text = `${what}: ${f.severity} ${safeText(f.ruleTitle, 200)} on ${safeText(f.resourceType, 100)} ${safeText(f.resourceId, 500)} in ${safeText(f.accountName, 100)} (${safeText(f.accountId, 20)}), owner ${safeText(f.owner, 200)}`;
+    const text = `${what}: ${f.severity} · Not compliant: ${safeText(f.ruleTitle, 200)} on ${safeText(f.resourceType, 100)} ${safeText(f.resourceId, 500)} in ${safeText(f.accountName, 100)} (${safeText(f.accountId, 20)}), owner ${safeText(f.owner, 200)}`;
     return { text, blocks };
   }
 
@@ -149,7 +158,7 @@ export class MessageFormatter {
         text: {
           type: 'mrkdwn',
           text:
-            `Too many to post one by one: ${view.total.toLocaleString('en-US')} ${noun} of \`${rule}\` (${safeText(view.severity, 20)}) since ${slackDate(view.startedAt)}. ` +
+            `Too many to post one by one: ${view.total.toLocaleString('en-US')} ${noun} of ${codeSpan(view.rule, 200)} (${safeText(view.severity, 20)}) since ${slackDate(view.startedAt)}. ` +
             `This message is kept up to date.\n*Open:* ${view.open.toLocaleString('en-US')}    *Resolved:* ${resolvedCount.toLocaleString('en-US')}`,
         },
       },
@@ -158,7 +167,7 @@ export class MessageFormatter {
         text: {
           type: 'mrkdwn',
           text: truncate(`*By account* (open / total)\n${lines(
-            view.byAccount.map((a) => `• ${safeText(a.accountName, 80)} (\`${safeText(a.accountId, 20)}\`): ${a.open} / ${a.total}`),
+            view.byAccount.map((a) => `• ${safeText(a.accountName, 80)} (${codeSpan(a.accountId, 20)}): ${a.open} / ${a.total}`),
             view.accounts - view.byAccount.length,
             'accounts',
           )}`, SectionMax),
@@ -182,7 +191,7 @@ export class MessageFormatter {
         text: {
           type: 'mrkdwn',
           text: truncate(`*Oldest open resources*\n${view.topResources
-            .map((r) => `• ${safeText(r.resourceType, 60)} \`${safeText(r.resourceId, 200)}\` — ${safeText(r.accountName, 80)}, ${safeText(r.region, 30)}`)
+            .map((r) => `• ${safeText(r.resourceType, 60)} ${codeSpan(r.resourceId, 200)} — ${safeText(r.accountName, 80)}, ${safeText(r.region, 30)}`)
             .join('\n')}`, SectionMax),
         },
       });
@@ -191,7 +200,7 @@ export class MessageFormatter {
       type: 'section',
       text: {
         type: 'mrkdwn',
-        text: `*The rest:* \`driftwatch findings --rule ${rule} --status open\` (add \`--account <id>\` for one account, \`--json\` for scripts)`,
+        text: `*The rest:* ${codeSpan(`driftwatch findings --rule ${view.rule} --status open`, 300)} (add ${codeSpan('--account <id>', 30)} for one account, \`--json\` for scripts)`,
       },
     });
     const runbook = this.runbookUrl(view.rule);
@@ -221,7 +230,8 @@ export class MessageFormatter {
 
   runbookUrl(rule: string): string | null {
     const own = this.#catalog.lookup(rule).rule.runbookUrl;
-    if (own) return own;
+    // The catalog schema allows http(s) only; a link built in code elsewhere gets the same check.
+    if (own && /^https?:\/\//i.test(own)) return own;
     return this.#runbookBase ? `${this.#runbookBase}/${encodeURIComponent(rule)}` : null;
   }
 
@@ -246,10 +256,10 @@ export class MessageFormatter {
     const field = (label: string, value: string) => ({ type: 'mrkdwn', text: truncate(`*${label}*\n${value}`, FieldMax) });
     return [
       field('Severity', `${SeverityEmoji[f.severity]} ${f.severity}`),
-      field('Rule', `${safeText(f.ruleTitle, 300)}\n\`${safeText(f.rule, 200)}\``),
-      field('Account', `${safeText(f.accountName, 200)} (\`${safeText(f.accountId, 20)}\`)\n${safeText(f.environment, 40)}`),
+      field('Rule', `${safeText(f.ruleTitle, 300)}\n${codeSpan(f.rule, 200)}`),
+      field('Account', `${safeText(f.accountName, 200)} (${codeSpan(f.accountId, 20)})\n${safeText(f.environment, 40)}`),
       field('Region', safeText(f.region, 40)),
-      field('Resource', `${safeText(f.resourceType, 200)}\n\`${safeText(f.resourceId, 1_400)}\``),
+      field('Resource', `${safeText(f.resourceType, 200)}\n${codeSpan(f.resourceId, 1_400)}`),
       field('Deadline', f.deadline === null ? 'none' : slackDate(f.deadline)),
     ];
   }
@@ -264,7 +274,7 @@ export class MessageFormatter {
   }
 
   #context(f: FindingSnapshot): Block {
-    return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(`driftwatch · finding \`${escapeMrkdwn(f.findingId)}\` · opened ${utcText(f.openedAt)}`, SectionMax) }] };
+    return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(`driftwatch · finding ${codeSpan(f.findingId, 200)} · opened ${utcText(f.openedAt)}`, SectionMax) }] };
   }
 }
 

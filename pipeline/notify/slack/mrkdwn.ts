@@ -26,6 +26,16 @@ export function safeText(text: string, max: number): string {
   return `${cut}…`;
 }
 
+/**
+ * `text` as inline code: escaped, shortened, and unable to leave its span. mrkdwn has no escape for a backtick, so one
+ * inside the value (a resource id can hold any character) becomes U+02CB MODIFIER LETTER GRAVE ACCENT (ˋ), and a line
+ * break (which ends inline code) a blank; the plain-text fallback keeps the exact value.
+ */
+export function codeSpan(text: string, max: number): string {
+  const inner = safeText(text.replaceAll('`', '\u02cb').replace(/[\r\n]+/g, ' '), max);
+  return `\`${inner.length > 0 ? inner : ' '}\``;
+}
+
 /** A date each reader sees in their own timezone, with a UTC fallback for clients that cannot localize. */
 export function slackDate(ms: number): string {
   const seconds = Math.floor(ms / 1_000);

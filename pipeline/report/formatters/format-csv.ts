@@ -17,7 +17,11 @@ const Columns = [
   ['mean_time_to_resolve_hours', 'meanTimeToResolveHours'],
 ] as const;
 
-/** One row per account (RFC 4180 quoting; empty cell = no value), in report order, for spreadsheets. */
+/**
+ * One row per account (RFC 4180 quoting; empty cell = no value), in report order, for spreadsheets. Text cells that a
+ * spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first: account names come from a registry people
+ * edit) get a leading `'`, as OWASP advises; numbers stay numbers.
+ */
 export function formatReportCsv(report: MonthlyReport): string {
   const lines = [Columns.map(([header]) => header).join(',')];
   for (const account of report.accounts) lines.push(Columns.map(([, key]) => csvCell(account[key])).join(','));
@@ -26,6 +30,6 @@ export function formatReportCsv(report: MonthlyReport): string {
 
 function csvCell(value: string | number | null): string {
   if (value === null) return '';
-  const text = String(value);
+  const text = typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }

@@ -1,5 +1,6 @@
 import type { MonthlyReport, RankingEntry } from '../monthly-report.ts';
 import { formatChange, formatHours, formatPercent } from './number-format.ts';
+import { printable } from '../../cli/output/printable.ts';
 
 /** For people (wiki pages, e-mail): a summary, the ranked table, and the praise / attention lists. */
 export function formatReportMarkdown(report: MonthlyReport): string {
@@ -41,6 +42,7 @@ function mentions(entries: readonly RankingEntry[], show: 'rate' | 'change'): st
   return entries.map((e) => `${cell(e.accountName)} (${show === 'rate' ? formatPercent(e.complianceRate) : formatChange(e.change)})`).join(', ');
 }
 
+/** Account names come from a registry people edit: no table breaks, no terminal control characters. */
 function cell(text: string): string {
-  return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+  return printable(text.replaceAll('|', '\\|').replaceAll('\n', ' '));
 }

@@ -1,5 +1,6 @@
 import type { MonthlyReport, RankingEntry } from '../monthly-report.ts';
 import { formatChange, formatHours, formatPercent } from './number-format.ts';
+import { escapeMrkdwn } from '../../notify/slack/mrkdwn.ts';
 
 /** The company-wide Slack post (mrkdwn): praise for the highest and the biggest improvers, a push for the lowest. */
 export function formatReportSlack(report: MonthlyReport): string {
@@ -24,9 +25,4 @@ export function formatReportSlack(report: MonthlyReport): string {
 function mentions(entries: readonly RankingEntry[], show: 'rate' | 'change'): string {
   if (entries.length === 0) return 'none this month';
   return entries.map((e) => `${escapeMrkdwn(e.accountName)} (${show === 'rate' ? formatPercent(e.complianceRate) : formatChange(e.change)})`).join(', ');
-}
-
-/** Slack mrkdwn control characters in anything users named (account names come from a registry people edit). */
-export function escapeMrkdwn(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }

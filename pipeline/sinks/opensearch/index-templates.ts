@@ -80,7 +80,35 @@ export const FindingProperties = {
 } as const;
 
 /** Bumped when the templates change, so an operator can see which version a cluster has (`_meta.version`). */
-export const TemplateVersion = 2;
+export const TemplateVersion = 3;
+
+/**
+ * The mark every index created from our templates carries in its mapping (`_meta`): `migrate` changes only indices
+ * that have it, never another application's index that happens to match a wildcard.
+ */
+export const OwnershipMark = { managed_by: 'driftwatch' } as const;
+
+export type IndexKind = 'events' | 'findings';
+
+/** The mapping `_meta` of our indices of one kind. */
+export function mappingMeta(kind: IndexKind): Record<string, string> {
+  return { ...OwnershipMark, kind };
+}
+
+/** True when an index mapping carries our mark for that kind. */
+export function hasOwnershipMark(mapping: { readonly _meta?: unknown } | undefined, kind: IndexKind): boolean {
+  const meta = mapping?._meta as Record<string, unknown> | undefined;
+  return meta?.managed_by === OwnershipMark.managed_by && meta.kind === kind;
+}
+
+/**
+ * Patterns for our monthly event indices (`<prefix>-events-YYYY.MM`): index templates and ISM templates know only `*`,
+ * so one pattern per leading digit keeps `<prefix>-events-x-2020.01` (someone else's) out of our template, alias and
+ * retention policy.
+ */
+export function eventIndexPatterns(prefix: string): string[] {
+  return Array.from({ length: 10 }, (_, digit) => `${prefix}-events-${digit}*`);
+}
 
 export interface IndexTemplate {
   readonly name: string;
@@ -102,14 +130,14 @@ export function indexTemplates(prefix: string, replicas?: number): readonly Inde
     {
       name: IndexNames.eventsTemplate(prefix),
       body: {
-        index_patterns: [IndexNames.eventsPattern(prefix)],
+        index_patterns: eventIndexPatterns(prefix),
         priority: 200,
         version: TemplateVersion,
         _meta: meta,
         template: {
           settings: settings(1),
           aliases: { [IndexNames.eventsAlias(prefix)]: {} },
-          mappings: { dynamic: false, properties: EventProperties },
+          mappings: { dynamic: false, _meta: mappingMeta('events'), properties: EventProperties },
         },
       },
     },
@@ -122,7 +150,7 @@ export function indexTemplates(prefix: string, replicas?: number): readonly Inde
         _meta: meta,
         template: {
           settings: settings(1),
-          mappings: { dynamic: false, properties: FindingProperties },
+          mappings: { dynamic: false, _meta: mappingMeta('findings'), properties: FindingProperties },
         },
       },
     },

@@ -20,6 +20,9 @@ export function openSearchMigrationHook(settings: Settings, logger: Logger): (()
         report.retention === 'ism'
           ? `OpenSearch: retention policy installed (ISM, ${report.retentionDays} days).`
           : `OpenSearch: retention NOT installed (no ISM plugin): schedule \`driftwatch opensearch-retention\` (${report.retentionDays} days).`,
+        ...(report.foreignIndices.length > 0
+          ? [`OpenSearch: left ${report.foreignIndices.length} index(es) alone that match ${config.indexPrefix}-events-* but are not driftwatch's: ${report.foreignIndices.slice(0, 5).join(', ')}${report.foreignIndices.length > 5 ? ', …' : ''}`]
+          : []),
       ];
     } finally {
       await client.close();

@@ -1,4 +1,5 @@
 import { IndexNames } from './index-names.ts';
+import { eventIndexPatterns } from './index-templates.ts';
 
 /**
  * The ISM policy that deletes monthly event indices `retentionDays` after they were created. ISM counts from index
@@ -13,7 +14,7 @@ export function retentionPolicy(prefix: string, retentionDays: number): Record<s
         { name: 'hot', actions: [], transitions: [{ state_name: 'delete', conditions: { min_index_age: `${retentionDays}d` } }] },
         { name: 'delete', actions: [{ delete: {} }], transitions: [] },
       ],
-      ism_template: [{ index_patterns: [IndexNames.eventsPattern(prefix)], priority: 100 }],
+      ism_template: [{ index_patterns: eventIndexPatterns(prefix), priority: 100 }],
     },
   };
 }

@@ -1,21 +1,15 @@
+import { createRedactor } from '../../logging/redact-secrets.ts';
+import type { Redact } from '../../logging/redact-secrets.ts';
 import type { OpenSearchAuth } from './config.ts';
 
-export type Redact = (text: string) => string;
+export type { Redact } from '../../logging/redact-secrets.ts';
 
 /**
- * Removes the OpenSearch password from text that may echo it: a server or proxy can reflect the Authorization header
- * or the URL into an error body, and such bodies end up in error messages and dead-letter reasons.
+ * The shared redactor (pipeline/logging/redact-secrets.ts) fed with the OpenSearch credentials: a server or proxy can
+ * reflect the Authorization header or the URL into an error body, and such bodies end up in error messages and
+ * dead-letter reasons. URL credentials are removed whatever the auth kind.
  */
 export function createSecretRedactor(auth: OpenSearchAuth): Redact {
-  if (auth.kind !== 'basic') return (text) => text;
-  const secrets = [
-    auth.password,
-    encodeURIComponent(auth.password),
-    Buffer.from(`${auth.username}:${auth.password}`).toString('base64'),
-  ].filter((secret, i, all) => secret.length > 0 && all.indexOf(secret) === i);
-  return (text) => {
-    let out = text;
-    for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join('[redacted]');
-    return out;
-  };
+  if (auth.kind !== 'basic') return createRedactor([]);
+  return createRedactor([auth.password, Buffer.from(`${auth.username}:${auth.password}`).toString('base64')]);
 }

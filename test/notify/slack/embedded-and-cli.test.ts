@@ -72,6 +72,7 @@ describe('driftwatch notify --once', () => {
       SLACK_TOKEN: h.slack.token,
       SLACK_API_URL: h.slack.url,
       SLACK_SECURITY_CHANNEL: '#security',
+      SLACK_SECURITY_SEVERITIES: 'Critical',
       SLACK_CHANNEL_INTERVAL_MS: '0',
     };
     const json = await runCli(['notify', '--once', '--json'], env);
@@ -82,6 +83,10 @@ describe('driftwatch notify --once', () => {
     expect(h.slack.messages()).toHaveLength(2);
 
     const text = await runCli(['notify', '--once'], env);
-    expect(text.stdout).toBe('0 sent (0 posted, 0 edited, 0 folded into digests), 0 suppressed, 0 failed, 0 deferred; digests: 0 posted, 0 updated; 0 waiting\n');
+    expect(text.stdout).toBe(
+      '0 notification(s) handled: 0 delivered, 0 suppressed (risk exception), 0 failed, 0 deferred (rate limit or Slack unavailable).\n' +
+        'In Slack: 0 message(s) posted, 0 edited, 0 channel deliveries folded into digests (0 digest(s) posted, 0 updated).\n' +
+        '0 notification(s) still waiting.\n',
+    );
   });
 });

@@ -96,13 +96,13 @@ describe('MessageFormatter', () => {
   it('renders an open alert with severity, rule, account, region, resource, annotation, deadline and links', () => {
     const message = formatter.alert({ finding: finding({ annotation: 'ACL grants WRITE to AllUsers' }), state: 'open', flaps: 0, variant: 'new' });
     const json = JSON.stringify(message.blocks);
-    expect(message.blocks[0]).toMatchObject({ type: 'header', text: { type: 'plain_text', text: ':rotating_light: Critical · S3 buckets do not allow public write' } });
+    expect(message.blocks[0]).toMatchObject({ type: 'header', text: { type: 'plain_text', text: ':rotating_light: Critical · Not compliant: S3 buckets do not allow public write' } });
     for (const expected of ['payments-prod', '111111111111', 'production', 'us-east-1', 'AWS::S3::Bucket', 'ACL grants WRITE to AllUsers', 's3-bucket-public-write-prohibited', '<!date^1772456400^']) {
       expect(json).toContain(expected);
     }
     expect(json).toContain('https://us-east-1.console.aws.amazon.com/config/home?region=us-east-1#/resources/details?resourceId=b&resourceType=AWS%3A%3AS3%3A%3ABucket');
     expect(json).toContain('https://wiki.example.com/s3-write');
-    expect(message.text).toBe('OPEN Critical S3 buckets do not allow public write: AWS::S3::Bucket b in payments-prod (111111111111, production) us-east-1');
+    expect(message.text).toBe('OPEN Critical · Not compliant: S3 buckets do not allow public write · AWS::S3::Bucket b in payments-prod (111111111111, production) us-east-1');
   });
 
   it('uses the runbook base URL for a rule without its own runbook, and encodes odd resource ids in the console link', () => {
@@ -117,13 +117,14 @@ describe('MessageFormatter', () => {
   });
 
   it.each([
-    ['COMPLIANT', 'compliant again after *2h 30m*'],
-    ['NOT_APPLICABLE', 'no longer applicable after *2h 30m*'],
-    ['DELETED', 'resource deleted after *2h 30m*'],
-  ] as const)('a resolved alert says how (%s) and how long it took', (resolution, expected) => {
+    ['COMPLIANT', 'compliant again after *2h 30m*', 'Now compliant'],
+    ['NOT_APPLICABLE', 'no longer applicable after *2h 30m*', 'No longer applicable'],
+    ['DELETED', 'resource deleted after *2h 30m*', 'Resource deleted'],
+  ] as const)('a resolved alert says how (%s) and how long it took', (resolution, expected, verdict) => {
     const resolvedAt = Date.parse('2026-03-02T11:30:00Z');
     const message = formatter.alert({ finding: finding({ status: 'resolved', resolvedAt, resolution }), state: 'resolved', flaps: 0, variant: 'new' });
-    expect(message.blocks[0]).toMatchObject({ text: { text: ':white_check_mark: Resolved · S3 buckets do not allow public write' } });
+    // The header says what is fine now (catalog titles name the desired state).
+    expect(message.blocks[0]).toMatchObject({ text: { text: `:white_check_mark: Resolved · ${verdict}: S3 buckets do not allow public write` } });
     expect(JSON.stringify(message.blocks)).toContain(expected);
     expect(message.text).toMatch(/^RESOLVED/);
   });

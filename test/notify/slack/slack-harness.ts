@@ -119,6 +119,8 @@ export class SlackHarness {
       DRIFTWATCH_ACCOUNTS: accountsFile,
       SLACK_API_URL: slack.url,
       SLACK_SECURITY_CHANNEL: '#security',
+      // These tests count messages per channel with security seeing Critical only (the default is every severity).
+      SLACK_SECURITY_SEVERITIES: 'Critical',
       SLACK_DEFAULT_CHANNEL: '#compliance-triage',
       DRIFTWATCH_RUNBOOK_BASE_URL: 'https://wiki.example.com/runbooks',
       ...options.env,

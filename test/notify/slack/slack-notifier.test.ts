@@ -50,7 +50,7 @@ describe('Slack notifier (real Postgres, local Slack server)', () => {
     expect(h.slack.messages('#security')).toHaveLength(1); // High does not go to security
     expect(h.slack.messages('#compliance-triage')).toHaveLength(1); // unknown account: default channel
     for (const m of [owner!, security!]) {
-      expect(m.text).toMatch(/^OPEN Critical S3 buckets do not allow public write: AWS::S3::Bucket bucket-critical in payments-prod \(111111111111, production\) us-east-1/);
+      expect(m.text).toMatch(/^OPEN Critical · Not compliant: S3 buckets do not allow public write · AWS::S3::Bucket bucket-critical in payments-prod \(111111111111, production\) us-east-1/);
       expect(blocksText(m)).toContain('ACL grants WRITE to AllUsers');
       expect(blocksText(m)).toContain('https://wiki.example.com/runbooks/s3-bucket-public-write-prohibited');
       expect(blocksText(m)).toContain('config/home?region=us-east-1#/resources/details?resourceId=bucket-critical&resourceType=AWS%3A%3AS3%3A%3ABucket');
@@ -190,7 +190,7 @@ describe('Slack notifier (real Postgres, local Slack server)', () => {
 
     const [originalOwner] = h.slack.messages('#payments-alerts');
     const security = h.slack.messages('#security');
-    expect(security.map((m) => (m.text ?? '').split(':')[0])).toEqual(['OPEN Critical S3 buckets do not allow public write', 'Deadline passed', 'OPEN Critical S3 buckets do not allow public write']);
+    expect(security.map((m) => (m.text ?? '').split(':')[0])).toEqual(['OPEN Critical · Not compliant', 'Deadline passed', 'OPEN Critical · Not compliant']);
     expect(security[1]!.text).toContain('owner payments');
     expect(JSON.stringify(security[1]!.blocks)).toContain('#payments-alerts');
     const ownerThread = h.slack.messages('#payments-alerts').filter((m) => m.thread_ts === originalOwner!.ts && m.ts !== originalOwner!.ts);
