@@ -35,7 +35,13 @@ export interface EnrichedEvent {
   readonly accountKnown: boolean;
   /** Set by the scope stage: false for a ProductionOnly rule in a non-production account. */
   readonly inScope: boolean;
+  /** Absent for events from the stream; set on the changes driftwatch builds itself (reconcile, accounts sync). */
+  readonly source?: SyntheticSource;
+  /** How findings this event opens are announced when not one alert each (a backfill: one digest, or nothing). */
+  readonly notify?: 'digest' | 'silent';
 }
+
+export type SyntheticSource = 'reconcile' | 'accounts';
 
 export function evaluationKeyOf(accountId: string, region: string, rule: string, resourceType: string, resourceId: string): string {
   return `${accountId}|${region}|${rule}|${resourceType}|${resourceId}`;

@@ -15,6 +15,8 @@ export interface NotificationIntent {
   readonly kind: 'finding.opened' | 'finding.resolved';
   readonly finding: Finding;
   readonly eventId: string;
+  /** A backfill's new findings: one digest per channel and rule, or no message (the planner honours it). */
+  readonly notify?: 'digest' | 'silent';
 }
 
 /**
@@ -93,7 +95,8 @@ function collect(tracked: TrackedEvent, evaluations: Map<string, EvaluationState
   if (tracked.state) evaluations.set(tracked.state.evaluationKey, tracked.state);
   if (tracked.transition === 'opened' && tracked.finding) {
     findings.set(tracked.finding.findingId, tracked.finding);
-    intents.push({ kind: 'finding.opened', finding: tracked.finding, eventId: tracked.event.eventId });
+    const notify = tracked.event.notify;
+    intents.push({ kind: 'finding.opened', finding: tracked.finding, eventId: tracked.event.eventId, ...(notify ? { notify } : {}) });
   } else if (tracked.transition === 'resolved' && tracked.finding) {
     findings.set(tracked.finding.findingId, tracked.finding);
     intents.push({ kind: 'finding.resolved', finding: tracked.finding, eventId: tracked.event.eventId });
