@@ -14,6 +14,8 @@ import { registerExceptionCommand } from './commands/exception-command.ts';
 import { registerReportCommand } from './commands/report-command.ts';
 import { registerQueryCommand } from './commands/query-command.ts';
 import { registerOpenSearchRetentionCommand } from './commands/opensearch-retention-command.ts';
+import { registerAccountsCommand } from './commands/accounts-command.ts';
+import { registerReconcileCommand } from './commands/reconcile-command.ts';
 
 /** Each command lives in commands/<name>-command.ts and registers itself here. */
 export function buildProgram(context: CliContext): Command {
@@ -39,6 +41,8 @@ export function buildProgram(context: CliContext): Command {
   registerReportCommand(program, context);
   registerQueryCommand(program, context);
   registerOpenSearchRetentionCommand(program, context);
+  registerAccountsCommand(program, context);
+  registerReconcileCommand(program, context);
   return program;
 }
 

@@ -16,6 +16,7 @@ import { PostgresEvaluationStateStore } from '../store/postgres-evaluation-state
 import { PostgresProcessedEventIndex } from '../store/postgres-processed-event-index.ts';
 import { createOpenSearchSink } from '../sinks/opensearch/create-opensearch-sink.ts';
 import { openSearchMigrationHook } from '../sinks/opensearch/opensearch-migration-hook.ts';
+import { AccountRegistrySource, loadAccountFile } from '../accounts/account-registry-source.ts';
 
 /** Everything a command needs, built once from settings. */
 export interface Runtime {
@@ -24,6 +25,8 @@ export interface Runtime {
   readonly database: StateDatabase;
   readonly catalog: RuleCatalog;
   readonly accounts: AccountRegistry;
+  /** Refreshes `accounts` from Postgres (synced from Organizations) + the DRIFTWATCH_ACCOUNTS file. */
+  readonly accountSource: AccountRegistrySource;
   readonly sla: SlaPolicy;
   readonly stateSink: PostgresStateSink;
   readonly sinks: Sink<TrackedEvent>[];
@@ -43,11 +46,12 @@ export interface RuntimeOptions {
 }
 
 export async function createRuntime(settings: Settings, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
-  const [catalog, accounts, sla] = await Promise.all([
+  const [catalog, accountFile, sla] = await Promise.all([
     RuleCatalog.load(settings.DRIFTWATCH_RULE_CATALOG),
-    AccountRegistry.load(settings.DRIFTWATCH_ACCOUNTS),
+    loadAccountFile(settings.DRIFTWATCH_ACCOUNTS),
     SlaPolicy.load(settings.DRIFTWATCH_SLA_POLICY),
   ]);
+  const accounts = new AccountRegistry(accountFile);
   const database = await openDatabase({
     ...(settings.DATABASE_URL ? { url: settings.DATABASE_URL } : {}),
     ...(settings.DRIFTWATCH_DATA_DIR ? { dataDir: settings.DRIFTWATCH_DATA_DIR } : {}),
@@ -62,6 +66,9 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
     await database.close();
     throw error;
   }
+  // Accounts synced from Organizations (issue 11) under the file's per-account overrides; before migrations the table may not exist.
+  const accountSource = new AccountRegistrySource(database.db, settings.DRIFTWATCH_ACCOUNTS, accounts);
+  if (options.migrate !== false) await accountSource.refresh();
   const stateSink = new PostgresStateSink(database.db);
   const stateStore = new PostgresEvaluationStateStore(database.db);
   const processedIndex = new PostgresProcessedEventIndex(database.db);
@@ -76,6 +83,7 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
     database,
     catalog,
     accounts,
+    accountSource,
     sla,
     stateSink,
     sinks,
