@@ -14,6 +14,9 @@ import { SystemClock } from '../../clock/clock.ts';
 import { createNotifier } from '../../notify/slack/create-notifier.ts';
 import { createFindingFactsSync } from '../../sinks/opensearch/finding-facts-sync.ts';
 import { parsePositiveInt } from './findings-command.ts';
+import { createAccountsService } from '../../accounts/accounts-service.ts';
+import { createReconcileSchedule } from '../../reconcile/reconcile-schedule.ts';
+import { ReconcileMetrics } from '../../reconcile/reconcile-metrics.ts';
 
 export function registerRunCommand(program: Command, context: CliContext): void {
   program
@@ -43,6 +46,11 @@ export function registerRunCommand(program: Command, context: CliContext): void 
         // Slack (or the console without a token) drains the outbox on its own loop: it never stalls the stream.
         createNotifier(settings, runtime.database.db, logger, runtime.catalog),
       ];
+      // Issue 11: the account registry (Organizations sync, refresh on every worker) and reconciliation with the aggregator.
+      services.push(createAccountsService(runtime, logger));
+      if (settings.DRIFTWATCH_CONFIG_AGGREGATOR && settings.DRIFTWATCH_RECONCILE_INTERVAL_MS > 0) {
+        services.push(createReconcileSchedule(runtime, logger, new ReconcileMetrics(metrics.registry)));
+      }
       // Escalation and exception facts onto the OpenSearch finding documents, when OpenSearch is configured.
       const factsSync = createFindingFactsSync(settings, runtime.database.db, logger);
       if (factsSync) services.push(factsSync);
