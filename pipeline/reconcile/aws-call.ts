@@ -1,3 +1,5 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -42,7 +44,13 @@ export function awsClientConfig(options: AwsClientOptions): AwsClientConfig {
     region: options.region,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(credentials ? { credentials } : {}),
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 60_000 }),
+    // Keep-alive: hundreds of pages in a row; a new connection per page cost a third of the time against a local server.
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: 5_000,
+      requestTimeout: 60_000,
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 8 }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 8 }),
+    }),
     maxAttempts: 4,
     retryMode: 'adaptive',
   };
