@@ -4,6 +4,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { AggregatorReader } from '../../pipeline/reconcile/aggregator-reader.ts';
 import { callAws } from '../../pipeline/reconcile/aws-call.ts';
 import { normalizeRuleName } from '../../stages/enrich/normalize-rule-name.ts';
+import { runCli } from '../support/cli.ts';
 import { AwsJsonServer, TestCredentials } from '../aws-server/aws-json-server.ts';
 import { ConfigEstate, RecordingLagMs } from '../aws-server/config/config-estate.ts';
 import { configService } from '../aws-server/config/config-service.ts';
@@ -79,5 +80,19 @@ describe('the local Config server through the real SDK client', () => {
     }, { signal: new AbortController().signal }).catch((e: unknown) => e);
     expect((error as Error).name).toBe('AccessDeniedException');
     expect(calls).toBe(1);
+  });
+});
+
+describe('driftwatch reconcile arguments and settings', () => {
+  it.each([
+    [['reconcile'], {}, 'DRIFTWATCH_CONFIG_AGGREGATOR'],
+    [['reconcile', '--account', '12'], { DRIFTWATCH_CONFIG_AGGREGATOR: 'org' }, '12-digit'],
+    [['reconcile'], { DRIFTWATCH_CONFIG_AGGREGATOR: 'org', DRIFTWATCH_RECONCILE_INTERVAL_MS: '5' }, 'DRIFTWATCH_RECONCILE_INTERVAL_MS'],
+    [['reconcile'], { DRIFTWATCH_CONFIG_AGGREGATOR: 'bad name!' }, 'DRIFTWATCH_CONFIG_AGGREGATOR'],
+  ])('%j with %j: one line naming the problem', async (argv, env, named) => {
+    const result = await runCli(argv, { LOG_LEVEL: 'silent', ...env });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain(named);
   });
 });

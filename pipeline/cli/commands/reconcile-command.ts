@@ -3,7 +3,7 @@ import type { CliContext } from '../cli-context.ts';
 import { withRuntime, writeJson } from '../cli-context.ts';
 import { formatCount, formatTable } from '../output/format-table.ts';
 import { ProgressLine } from '../output/progress-line.ts';
-import { runReconcileJob } from '../../reconcile/reconcile-job.ts';
+import { ReconcileConfigError, runReconcileJob } from '../../reconcile/reconcile-job.ts';
 import type { ReconcileReport } from '../../reconcile/reconciler.ts';
 import { stopOnSignals } from '../../runtime/stop-signal.ts';
 
@@ -19,6 +19,8 @@ export function registerReconcileCommand(program: Command, context: CliContext):
     .option('--dry-run', 'compare and report only: change nothing')
     .option('--json', 'print the report as JSON')
     .action(async (options: { rule?: string; account?: string; dryRun?: boolean; json?: boolean }) => {
+      // Before opening the database: a missing setting is one line, at once.
+      if (!context.settings().DRIFTWATCH_CONFIG_AGGREGATOR) throw new ReconcileConfigError('set DRIFTWATCH_CONFIG_AGGREGATOR to the name of the organization Config aggregator');
       const stop = stopOnSignals();
       const progress = new ProgressLine(context.stderr);
       try {
