@@ -17,6 +17,8 @@ import { ensureOpenSearch } from '../support/opensearch.ts';
 import { dropIndexPrefix } from '../support/local-stack.ts';
 import { countDocuments } from '../support/stack-queries.ts';
 import { reconcile, startAwsServer } from './support/aws-harness.ts';
+import { createReconcileSchedule } from '../../pipeline/reconcile/reconcile-schedule.ts';
+import pino from 'pino';
 
 const Hour = 3_600_000;
 const estate = ConfigEstate.generate({ accountIds: Accounts.map((a) => a.id), regions: 2, rules: 30, seed: 41, nonCompliantRate: 0.25, until: Date.now() - 6 * Hour });
@@ -124,5 +126,28 @@ describe('reconcile repairs what the stream missed', () => {
     expect(oneRule.totals).toMatchObject({ differences: 1, gone: 1, resolved: 1 });
     const finding = await harness.database.db.selectFrom('findings').select(['status', 'resolution']).where('finding_id', '=', open.finding_id).executeTakeFirstOrThrow();
     expect(finding).toEqual({ status: 'resolved', resolution: 'DELETED' });
+  });
+
+  it('inside run: the schedule does nothing until the last run is older than the interval, then reconciles', async () => {
+    const db = harness.database.db.withTables<{ reconcile_runs: { run_id: string; status: string; finished_at: Date } }>();
+    const runs = async () => (await db.selectFrom('reconcile_runs').select('run_id').where('status', '=', 'finished').execute()).length;
+    const before = await runs();
+    const stop = new AbortController();
+    const schedule = createReconcileSchedule(harness.runtime, pino({ level: 'silent' }));
+    const running = schedule.run(stop.signal);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await runs()).toBe(before);
+    stop.abort();
+    await running;
+
+    await db.updateTable('reconcile_runs').set({ finished_at: new Date(Date.now() - 2 * 86_400_000) }).execute();
+    const again = new AbortController();
+    const due = createReconcileSchedule(harness.runtime, pino({ level: 'silent' }));
+    const loop = due.run(again.signal);
+    const deadline = Date.now() + 60_000;
+    while ((await runs()) === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    again.abort();
+    await loop;
+    expect(await runs()).toBe(before + 1);
   });
 });

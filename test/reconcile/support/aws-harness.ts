@@ -1,5 +1,4 @@
 import pino from 'pino';
-import { loadSettings } from '../../../pipeline/config/load-settings.ts';
 import { runReconcileJob } from '../../../pipeline/reconcile/reconcile-job.ts';
 import type { ReconcileJobOptions } from '../../../pipeline/reconcile/reconcile-job.ts';
 import type { ReconcileReport } from '../../../pipeline/reconcile/reconciler.ts';
@@ -34,9 +33,4 @@ export function reconcile(runtime: Runtime, options: ReconcileJobOptions = {}, s
 
 export function keyOf(e: ConfigEvaluation): string {
   return evaluationKeyOf(e.accountId, e.region, normalizeRuleName(e.configRuleName), e.resourceType, e.resourceId);
-}
-
-/** Settings of a runtime built with extra variables (the harnesses build theirs from an env object). */
-export function settingsWith(env: Record<string, string>): ReturnType<typeof loadSettings> {
-  return loadSettings(env);
 }
