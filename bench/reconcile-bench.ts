@@ -22,6 +22,7 @@ import { GeneratedOrganization } from '../test/aws-server/organizations/generate
 import { createTestDatabase } from '../test/support/postgres.ts';
 import { dropIndexPrefix } from '../test/support/local-stack.ts';
 import { envInt, formatNumber, printPart, progress, table } from './support/bench-output.ts';
+import { benchGroups, startCpuAccounting } from './support/cpu-accounting.ts';
 
 const Bin = join(import.meta.dirname, '../bin/driftwatch.mjs');
 const accounts = envInt('BENCH_RECONCILE_ACCOUNTS', 100);
@@ -35,9 +36,12 @@ interface ChildResult {
   readonly seconds: number;
 }
 
+let childPid = -1;
+
 function cli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<ChildResult> {
   const started = performance.now();
   const child = spawn(process.execPath, [Bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  childPid = child.pid ?? -1;
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -102,7 +106,12 @@ try {
     await cli(['migrate'], env);
   }
   progress(`backfill into an empty database${search ? ' (with OpenSearch)' : ' (no OpenSearch node answering: Postgres only)'}`);
+  // CPU per process group: figures that hold beside the other sessions' load on this shared machine.
+  const cpu = startCpuAccounting({
+    classify: (pid, comm, cmdline) => (pid === childPid ? 'driftwatch reconcile' : pid === process.pid ? 'local AWS server (bench process)' : benchGroups({ consumerPid: () => childPid, databaseName: database.url.split('/').pop()! }).classify(pid, comm, cmdline)),
+  });
   const backfill = await cli(['reconcile', '--json'], env);
+  const backfillCpu = cpu.stop();
   if (backfill.code !== 0) throw new Error(`backfill failed: ${backfill.stderr}`);
   const backfillReport = JSON.parse(backfill.stdout) as ReconcileReport;
 
@@ -123,7 +132,7 @@ try {
     organization: { accounts, regions, rules, evaluations: estate.size, resources: estate.items().length },
     raw: { pages: rawPages, seconds: rawSeconds, pagesPerSecond: rawPages / rawSeconds, evaluationsPerSecond: estate.size / rawSeconds, resourcesPerSecond: rawResources / rawSeconds },
     accountsSync: { accounts: org.accounts.length, seconds: sync.seconds },
-    backfill: { evaluations: backfillReport.totals.evaluations, opened: backfillReport.totals.opened, runSeconds: runSeconds(backfillReport), wallSeconds: backfill.seconds, evaluationsPerSecond: backfillReport.totals.evaluations / runSeconds(backfillReport), calls: backfillReport.calls, openSearch: search !== null },
+    backfill: { cpu: backfillCpu, evaluationsPerReconcileCpuSecond: backfillReport.totals.evaluations / (backfillCpu.byGroup['driftwatch reconcile'] ?? Number.NaN), evaluations: backfillReport.totals.evaluations, opened: backfillReport.totals.opened, runSeconds: runSeconds(backfillReport), wallSeconds: backfill.seconds, evaluationsPerSecond: backfillReport.totals.evaluations / runSeconds(backfillReport), calls: backfillReport.calls, openSearch: search !== null },
     repair: { evaluations: repairReport.totals.evaluations, differences: repairReport.totals.differences, opened: repairReport.totals.opened, resolved: repairReport.totals.resolved, driftRate: repairReport.driftRate, runSeconds: runSeconds(repairReport), wallSeconds: repair.seconds, evaluationsPerSecond: repairReport.totals.evaluations / runSeconds(repairReport) },
   };
   const markdown = [
@@ -138,6 +147,10 @@ try {
         ['accounts sync', '-', sync.seconds.toFixed(2), '-', `${org.accounts.length} accounts (wall, with process start)`],
       ],
     ),
+    '',
+    `Backfill CPU seconds by process (machine busy ${(backfillCpu.machineBusy * 100).toFixed(0)} % of ${backfillCpu.cores} cores, other sessions included): ` +
+      Object.entries(backfillCpu.byGroup).map(([group, seconds]) => `${group} ${seconds.toFixed(1)}`).join(', ') +
+      `; ${formatNumber(result.backfill.evaluationsPerReconcileCpuSecond)} evaluations per CPU second of driftwatch reconcile.`,
     '',
     'Goal: >= 5,000 evaluations/s end to end.',
   ].join('\n');

@@ -65,7 +65,7 @@ export interface ReconcilerDependencies {
 
 const ShardId = 'reconcile';
 /** Differences fed through the stages per batch: large enough for throughput, small enough for one transaction. */
-const BatchSize = 1_000;
+const BatchSize = 2_000;
 const HeartbeatMs = 10_000;
 /** A run whose heartbeat is older than this is taken over by the next reconcile. */
 export const StaleRunMs = 60_000;
@@ -182,7 +182,7 @@ export class Reconciler {
       };
       const stored = await this.#stored(accountId, run.rule_filter);
       const seen = new Set<string>();
-      for await (const page of this.#deps.reader.pages(accountId)) {
+      for await (const page of readAhead(this.#deps.reader.pages(accountId))) {
         pages++;
         for (const result of page.results) {
           if (run.rule_filter && result.rule !== run.rule_filter) continue;
@@ -344,5 +344,22 @@ export class Reconciler {
       calls: this.#deps.reader.calls,
       throttled: this.#deps.throttled?.() ?? 0,
     };
+  }
+}
+
+/** Fetches the next page while the caller works on this one (the aggregator's latency and our processing overlap). */
+async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
+  let next = source.next();
+  try {
+    for (;;) {
+      const result = await next;
+      if (result.done) return;
+      next = source.next();
+      // Observed when awaited on the next turn; until then a failure must not count as unhandled.
+      next.catch(() => undefined);
+      yield result.value;
+    }
+  } finally {
+    await source.return(undefined);
   }
 }
