@@ -35,6 +35,8 @@ export const Account = z.object({
   environment: Environment,
   owner: z.string().min(1),
   slackChannel: z.string().min(1).optional(),
+  /** From AWS Organizations: SUSPENDED / CLOSED accounts stay listed, marked. Absent = active. */
+  status: z.enum(['ACTIVE', 'SUSPENDED', 'PENDING_CLOSURE', 'CLOSED', 'REMOVED']).optional(),
 });
 export type Account = z.infer<typeof Account>;
 

@@ -82,11 +82,31 @@ export type EvaluationResult = z.infer<typeof EvaluationResult>;
  *     configRuleName: 'OrgConfigRule-vpc-sg-open-only-to-authorized-ports-3xk9qz1a', messageType: 'ComplianceChangeNotification',
  *     resourceType: 'AWS::EC2::SecurityGroup', newEvaluationResult: { ... } } }
  */
+/**
+ * What driftwatch adds to the compliance changes it builds itself (reconciliation with the Config aggregator, the
+ * effects of an accounts sync): the run that built it, and how its new findings are announced (a backfill posts one
+ * digest, or nothing, instead of thousands of alerts).
+ *
+ * @example
+ * { run: 'rc-2026-03-04T02:00:00.000Z-9f3a', notify: 'digest' }
+ */
+export const SyntheticMark = z.object({
+  run: z.string().min(1).max(128),
+  notify: z.enum(['alert', 'digest', 'silent']).default('alert'),
+});
+export type SyntheticMark = z.infer<typeof SyntheticMark>;
+
+/** `aws.config` for events from the stream; driftwatch's own sources for the changes it builds. */
+export const EventSource = z.enum(['aws.config', 'driftwatch.reconcile', 'driftwatch.accounts']);
+export type EventSource = z.infer<typeof EventSource>;
+
 export const ComplianceChangeEvent = z.object({
   version: ShortText,
   id: storableString({ min: 1, max: 128 }),
   'detail-type': z.literal('Config Rules Compliance Change'),
-  source: z.literal('aws.config'),
+  source: EventSource,
+  /** Only on events driftwatch built itself (source driftwatch.*). */
+  driftwatch: SyntheticMark.optional(),
   account: AccountId,
   time: IsoTimestamp,
   region: Region,

@@ -102,6 +102,30 @@ export const Settings = z.object({
     .string()
     .regex(/^[A-Za-z0-9.:-]+$/, 'expected a host name or IP address such as 127.0.0.1, 0.0.0.0 or ::')
     .default('127.0.0.1'),
+  // --- accounts from AWS Organizations and reconciliation with the Config aggregator (issue 11) ---
+  /** `driftwatch run` syncs the account registry from AWS Organizations (management account or delegated administrator). */
+  DRIFTWATCH_ACCOUNTS_SYNC: Bool.default(false),
+  DRIFTWATCH_ACCOUNTS_SYNC_INTERVAL_MS: Int(60_000, 86_400_000).default(3_600_000),
+  /** Role to assume for Organizations calls (cross-account); unset = the default credential chain. */
+  DRIFTWATCH_ORGANIZATIONS_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'expected an IAM role ARN').optional(),
+  ORGANIZATIONS_ENDPOINT: HttpUrl().optional(),
+  DRIFTWATCH_TAG_ENVIRONMENT: z.string().min(1).max(128).default('Environment'),
+  DRIFTWATCH_TAG_OWNER: z.string().min(1).max(128).default('Owner'),
+  DRIFTWATCH_TAG_SLACK_CHANNEL: z.string().min(1).max(128).default('SlackChannel'),
+  /** Name of the organization Config aggregator; unset = no reconciliation. */
+  DRIFTWATCH_CONFIG_AGGREGATOR: z.string().regex(/^[\w-]{1,256}$/, 'expected a Config aggregator name').optional(),
+  /** Region of the aggregator's account (default AWS_REGION). */
+  DRIFTWATCH_CONFIG_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1').optional(),
+  DRIFTWATCH_CONFIG_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'expected an IAM role ARN').optional(),
+  CONFIG_ENDPOINT: HttpUrl().optional(),
+  /** How often `driftwatch run` reconciles with the aggregator (default daily); 0 = never inside run. */
+  DRIFTWATCH_RECONCILE_INTERVAL_MS: Int(0, 604_800_000)
+    .refine((ms) => ms === 0 || ms >= 60_000, { error: 'expected 0 (never inside run) or at least 60000' })
+    .default(86_400_000),
+  /** How a first reconcile into an empty database announces its findings: one digest per channel and rule, nothing, or one alert each. */
+  DRIFTWATCH_RECONCILE_BACKFILL: z.enum(['digest', 'silent', 'alert']).default('digest'),
+  /** A stored evaluation must be older than this before "Config no longer evaluates it" resolves it (aggregation lags). */
+  DRIFTWATCH_RECONCILE_GRACE_MS: Int(0, 604_800_000).default(10_800_000),
   /** Unset: info for services (`run`, `notify`), warn for one-shot commands. */
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
 });

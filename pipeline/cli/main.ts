@@ -18,6 +18,8 @@ import { registerExceptionCommand } from './commands/exception-command.ts';
 import { registerReportCommand } from './commands/report-command.ts';
 import { registerQueryCommand } from './commands/query-command.ts';
 import { registerOpenSearchRetentionCommand } from './commands/opensearch-retention-command.ts';
+import { registerAccountsCommand } from './commands/accounts-command.ts';
+import { registerReconcileCommand } from './commands/reconcile-command.ts';
 
 const LogFormats: readonly LogFormat[] = ['json', 'pretty'];
 
@@ -60,6 +62,8 @@ export function buildProgram(context: CliContext): Command {
   registerReportCommand(program, context);
   registerQueryCommand(program, context);
   registerOpenSearchRetentionCommand(program, context);
+  registerAccountsCommand(program, context);
+  registerReconcileCommand(program, context);
   return program;
 }
 

@@ -11,7 +11,7 @@ export const Regions: readonly string[] = [
 const Teams = ['payments', 'identity', 'search', 'ads', 'data-platform', 'mobile', 'web', 'ml', 'infra', 'security',
   'billing', 'catalog', 'checkout', 'logistics', 'support', 'analytics', 'messaging', 'media', 'growth', 'core-api'];
 
-const ResourceTypeByRule: Readonly<Record<string, string>> = {
+export const ResourceTypeByRule: Readonly<Record<string, string>> = {
   'rds-snapshots-public-prohibited': 'AWS::RDS::DBSnapshot', 'ebs-snapshot-public-restorable-check': 'AWS::::Account',
   's3-bucket-public-write-prohibited': 'AWS::S3::Bucket', 's3-bucket-public-read-prohibited': 'AWS::S3::Bucket',
   'lambda-function-public-access-prohibited': 'AWS::Lambda::Function', 'rds-instance-public-access-check': 'AWS::RDS::DBInstance',

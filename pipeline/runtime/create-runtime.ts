@@ -18,6 +18,7 @@ import { PostgresEvaluationStateStore } from '../store/postgres-evaluation-state
 import { createOpenSearchSink } from '../sinks/opensearch/create-opensearch-sink.ts';
 import { openSearchMigrationHook } from '../sinks/opensearch/opensearch-migration-hook.ts';
 import { defaultWorkerId } from './worker-id.ts';
+import { AccountRegistrySource, loadAccountFile } from '../accounts/account-registry-source.ts';
 
 /** Everything a command needs, built once from settings. */
 export interface Runtime {
@@ -26,6 +27,8 @@ export interface Runtime {
   readonly database: StateDatabase;
   readonly catalog: RuleCatalog;
   readonly accounts: AccountRegistry;
+  /** Refreshes `accounts` from Postgres (synced from Organizations) + the DRIFTWATCH_ACCOUNTS file. */
+  readonly accountSource: AccountRegistrySource;
   readonly sla: SlaPolicy;
   readonly stateSink: PostgresStateSink;
   readonly sinks: Sink<TrackedEvent>[];
@@ -54,11 +57,12 @@ export interface RuntimeOptions {
 }
 
 export async function createRuntime(settings: Settings, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
-  const [catalog, accounts, sla] = await Promise.all([
+  const [catalog, accountFile, sla] = await Promise.all([
     RuleCatalog.load(settings.DRIFTWATCH_RULE_CATALOG),
-    AccountRegistry.load(settings.DRIFTWATCH_ACCOUNTS),
+    loadAccountFile(settings.DRIFTWATCH_ACCOUNTS),
     SlaPolicy.load(settings.DRIFTWATCH_SLA_POLICY),
   ]);
+  const accounts = new AccountRegistry(accountFile);
   const database = await openDatabase({
     ...(settings.DATABASE_URL ? { url: settings.DATABASE_URL } : {}),
     ...(settings.DRIFTWATCH_DATA_DIR ? { dataDir: settings.DRIFTWATCH_DATA_DIR } : {}),
@@ -75,6 +79,9 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
     await database.close();
     throw settings.DATABASE_URL ? describeDatabaseError(error, settings.DATABASE_URL) : error;
   }
+  // Accounts synced from Organizations (issue 11) under the file's per-account overrides; `migrate` opens the database before the table exists.
+  const accountSource = new AccountRegistrySource(database.db, settings.DRIFTWATCH_ACCOUNTS, accounts);
+  if (options.skipSchemaCheck !== true) await accountSource.refresh();
   const stateSink = new PostgresStateSink(database.db);
   const stateStore = new PostgresEvaluationStateStore(database.db);
   // Without explicit sinks (tests pass their own), the configured ones: OpenSearch when OPENSEARCH_URL is set.
@@ -88,6 +95,7 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
     database,
     catalog,
     accounts,
+    accountSource,
     sla,
     stateSink,
     sinks,

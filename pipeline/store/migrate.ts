@@ -6,6 +6,7 @@ import * as slaExceptionsReport from './migrations/0003-sla-exceptions-report.ts
 import * as findingFactsSync from './migrations/0004-finding-facts-sync.ts';
 import * as unambiguousKeys from './migrations/0005-unambiguous-keys.ts';
 import * as streamIdentityAndClaims from './migrations/0006-stream-identity-and-claims.ts';
+import * as accountsAndReconcile from './migrations/0007-accounts-and-reconcile.ts';
 
 /** Migrations are compiled in (no file-system scan), so the CLI works from any directory and in bundles. */
 export const Migrations: Record<string, Migration> = {
@@ -15,6 +16,7 @@ export const Migrations: Record<string, Migration> = {
   '0004-finding-facts-sync': findingFactsSync,
   '0005-unambiguous-keys': unambiguousKeys,
   '0006-stream-identity-and-claims': streamIdentityAndClaims,
+  '0007-accounts-and-reconcile': accountsAndReconcile,
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -10,10 +10,15 @@ export interface AccountLookup {
 
 /** Account id -> name, environment, owner team, Slack channel. */
 export class AccountRegistry {
-  readonly #accounts: ReadonlyMap<string, Account>;
-  readonly #defaults: AccountRegistryFile['defaults'];
+  #accounts: ReadonlyMap<string, Account> = new Map();
+  #defaults: AccountRegistryFile['defaults'] = AccountRegistryFile.parse({}).defaults;
 
   constructor(file: AccountRegistryFile) {
+    this.replace(file);
+  }
+
+  /** Swaps in a new registry (an accounts sync changed it): lookups from now on see it, enrich stages keep their reference. */
+  replace(file: AccountRegistryFile): void {
     this.#accounts = new Map(
       file.accounts.map((account) => [account.id, { ...account, slackChannel: account.slackChannel ?? file.defaults.slackChannel }]),
     );

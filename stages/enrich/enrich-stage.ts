@@ -76,6 +76,14 @@ export class EnrichStage implements Stage<DecodedEvent, EnrichedEvent> {
       slackChannel: account.slackChannel ?? '#compliance-triage',
       accountKnown,
       inScope: true,
+      ...(event.source === 'aws.config' ? {} : syntheticFields(event.source, event.driftwatch?.notify)),
     };
   }
+}
+
+function syntheticFields(source: 'driftwatch.reconcile' | 'driftwatch.accounts', notify: string | undefined): Pick<EnrichedEvent, 'source' | 'notify'> {
+  return {
+    source: source === 'driftwatch.reconcile' ? 'reconcile' : 'accounts',
+    ...(notify === 'digest' || notify === 'silent' ? { notify } : {}),
+  };
 }

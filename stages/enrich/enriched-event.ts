@@ -36,7 +36,13 @@ export interface EnrichedEvent {
   readonly accountKnown: boolean;
   /** Set by the scope stage: false for a ProductionOnly rule in a non-production account. */
   readonly inScope: boolean;
+  /** Absent for events from the stream; set on the changes driftwatch builds itself (reconcile, accounts sync). */
+  readonly source?: SyntheticSource;
+  /** How findings this event opens are announced when not one alert each (a backfill: one digest, or nothing). */
+  readonly notify?: 'digest' | 'silent';
 }
+
+export type SyntheticSource = 'reconcile' | 'accounts';
 
 /**
  * The evaluation key: base64url SHA-256 of the five parts, each prefixed by its UTF-8 length (`<bytes>:<part>`).

@@ -15,7 +15,12 @@ export function applyEvent(current: EvaluationState | null, event: EnrichedEvent
   let openFinding = current?.openFinding ?? null;
   let finding: Finding | null = null;
   if (event.compliance === 'NON_COMPLIANT') {
-    if (openFinding) {
+    if (openFinding && !event.inScope) {
+      // Its account left production (accounts sync): a ProductionOnly finding no longer applies there.
+      finding = resolve(openFinding, event, 'OUT_OF_SCOPE');
+      openFinding = null;
+      transition = 'resolved';
+    } else if (openFinding) {
       transition = 'unchanged';
       finding = openFinding;
     } else if (event.inScope) {

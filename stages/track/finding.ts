@@ -3,7 +3,8 @@ import type { Severity } from '../../schemas/rule-catalog.ts';
 import type { Compliance } from '../enrich/enriched-event.ts';
 
 export type FindingStatus = 'open' | 'resolved';
-export type Resolution = 'COMPLIANT' | 'NOT_APPLICABLE' | 'DELETED';
+/** OUT_OF_SCOPE: still non-compliant, but its rule no longer applies there (a ProductionOnly rule, the account is no longer production). */
+export type Resolution = 'COMPLIANT' | 'NOT_APPLICABLE' | 'DELETED' | 'OUT_OF_SCOPE';
 
 /** One episode of non-compliance of one evaluation key. Times are epoch ms. */
 export interface Finding {

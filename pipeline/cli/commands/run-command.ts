@@ -19,6 +19,9 @@ import { wholeNumber } from '../parse-options.ts';
 import { formatCount } from '../output/format-table.ts';
 import { batchSummaryLines } from '../output/batch-summary.ts';
 import { describeOutboxDrain, waitForOutbox } from '../output/outbox-drain.ts';
+import { createAccountsService } from '../../accounts/accounts-service.ts';
+import { createReconcileSchedule } from '../../reconcile/reconcile-schedule.ts';
+import { ReconcileMetrics } from '../../reconcile/reconcile-metrics.ts';
 
 export function registerRunCommand(program: Command, context: CliContext): void {
   program
@@ -60,6 +63,11 @@ export function registerRunCommand(program: Command, context: CliContext): void 
         // Slack (or the console without a token) drains the outbox on its own loop: it never stalls the stream.
         createNotifier(settings, runtime.database.db, logger, runtime.catalog, { owner: notifierOwner }),
       ];
+      // Issue 11: the account registry (Organizations sync, refresh on every worker) and reconciliation with the aggregator.
+      services.push(createAccountsService(runtime, logger));
+      if (settings.DRIFTWATCH_CONFIG_AGGREGATOR && settings.DRIFTWATCH_RECONCILE_INTERVAL_MS > 0) {
+        services.push(createReconcileSchedule(runtime, logger, new ReconcileMetrics(metrics.registry)));
+      }
       // Escalation and exception facts onto the OpenSearch finding documents, when OpenSearch is configured.
       const factsSync = createFindingFactsSync(settings, runtime.database.db, logger);
       if (factsSync) services.push(factsSync);

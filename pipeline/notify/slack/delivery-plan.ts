@@ -44,6 +44,8 @@ export interface FloodGroup {
   readonly rule: string;
   readonly kind: DigestKind;
   readonly candidates: FloodCandidate[];
+  /** A reconcile backfill's findings: folded into the digest whatever the flood count says. */
+  readonly forceDigest?: boolean;
 }
 
 export interface DeliveryPlan {
@@ -59,8 +61,8 @@ export interface DeliveryPlan {
   readonly touchedDigests: string[];
 }
 
-export function groupKeyOf(channel: string, rule: string, kind: DigestKind): string {
-  return `${kind}\u0000${channel}\u0000${rule}`;
+export function groupKeyOf(channel: string, rule: string, kind: DigestKind, forceDigest = false): string {
+  return `${kind}\u0000${channel}\u0000${rule}${forceDigest ? '\u0000digest' : ''}`;
 }
 
 export function postKeyOf(intentId: string, channel: string): string {

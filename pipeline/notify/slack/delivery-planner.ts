@@ -77,6 +77,10 @@ export class DeliveryPlanner {
         plan.settled.push({ intentId: intent.intentId, status: 'suppressed', reason: `risk exception ${state.exceptionId}` });
         continue;
       }
+      if (payload.kind === 'finding.opened' && payload.notify === 'silent') {
+        plan.settled.push({ intentId: intent.intentId, status: 'suppressed', reason: 'backfill: silent' });
+        continue;
+      }
       switch (payload.kind) {
         case 'finding.opened':
         case 'finding.realert':
@@ -132,7 +136,7 @@ export class DeliveryPlanner {
     }
     const anchor = previous ? this.#anchor(previous, input.digests) : null;
     const message = this.#formatter.alert({ finding: f, state: 'open', flaps: 0, variant: anchor ? 'recurred' : 'new' });
-    this.#candidate(plan, channel, f.rule, 'opened', postStep(intent, channel, delivery(anchor?.ts ?? null, 0), message, anchor !== null));
+    this.#candidate(plan, channel, f.rule, 'opened', postStep(intent, channel, delivery(anchor?.ts ?? null, 0), message, anchor !== null), payload.notify === 'digest');
   }
 
   #planEscalation(plan: DeliveryPlan, input: PlannerInput, intent: ClaimedIntent, payload: Extract<FindingPayload, { kind: 'finding.escalated' }>, channel: string): void {
@@ -216,11 +220,11 @@ export class DeliveryPlanner {
     return true;
   }
 
-  #candidate(plan: DeliveryPlan, channel: string, rule: string, kind: DigestKind, step: PostStep): void {
-    const key = groupKeyOf(channel, rule, kind);
+  #candidate(plan: DeliveryPlan, channel: string, rule: string, kind: DigestKind, step: PostStep, forceDigest = false): void {
+    const key = groupKeyOf(channel, rule, kind, forceDigest);
     let group: FloodGroup | undefined = plan.groups.get(key);
     if (!group) {
-      group = { channel, rule, kind, candidates: [] };
+      group = { channel, rule, kind, candidates: [], ...(forceDigest ? { forceDigest } : {}) };
       plan.groups.set(key, group);
     }
     group.candidates.push({ step });

@@ -77,6 +77,7 @@ const ResolutionText: Readonly<Record<string, string>> = {
   COMPLIANT: 'compliant again',
   NOT_APPLICABLE: 'no longer applicable',
   DELETED: 'resource deleted',
+  OUT_OF_SCOPE: 'out of scope: the account is no longer production',
 };
 
 // Slack limits: section text 3000, field 2000, header 150, button text 75, button url 3000, 50 blocks, 10 fields.

@@ -34,7 +34,7 @@ export const FindingSnapshot = z.object({
   openedEventId: z.string(),
   deadline: z.number().nullable().default(null),
   resolvedAt: z.number().nullable().default(null),
-  resolution: z.enum(['COMPLIANT', 'NOT_APPLICABLE', 'DELETED']).nullable().default(null),
+  resolution: z.enum(['COMPLIANT', 'NOT_APPLICABLE', 'DELETED', 'OUT_OF_SCOPE']).nullable().default(null),
   resolvedEventId: z.string().nullable().default(null),
 });
 export type FindingSnapshot = z.infer<typeof FindingSnapshot>;
@@ -46,7 +46,8 @@ export type FindingSnapshot = z.infer<typeof FindingSnapshot>;
  * { kind: 'finding.escalated', finding: { … }, escalation: { reminder: false, count: 0, at: 1767484800000 } }
  */
 export const NotificationPayload = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('finding.opened'), finding: FindingSnapshot, eventId: z.string().optional() }),
+  // notify: set on a reconcile backfill's findings (digest = always folded into the digest, silent = no message).
+  z.object({ kind: z.literal('finding.opened'), finding: FindingSnapshot, eventId: z.string().optional(), notify: z.enum(['digest', 'silent']).optional() }),
   z.object({ kind: z.literal('finding.resolved'), finding: FindingSnapshot, eventId: z.string().optional() }),
   z.object({
     kind: z.literal('finding.escalated'),

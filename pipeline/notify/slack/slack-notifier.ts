@@ -235,6 +235,7 @@ export class SlackNotifier implements Notifier {
   }
 
   async #decideFlood(group: FloodGroup, now: number): Promise<FloodDecision> {
+    if (group.forceDigest) return 'digest';
     const open = await this.#messages.openDigest(group.channel, group.rule, group.kind, now);
     const recent = open ? 0 : await this.#messages.recentIndividual(group.channel, group.rule, group.kind === 'opened' ? 'alert' : 'escalation', this.#flood.windowStart(now));
     return this.#flood.decide({ digestOpen: open !== null, recentIndividual: recent, incoming: group.candidates.length });

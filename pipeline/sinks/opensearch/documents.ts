@@ -35,6 +35,8 @@ export interface EventDocument {
   readonly annotation: string | null;
   readonly evaluationMode: string | null;
   readonly findingId: string | null;
+  /** stream (from AWS Config via Kinesis), reconcile (missed, found in the Config aggregator) or accounts (accounts sync). */
+  readonly source: 'stream' | 'reconcile' | 'accounts';
 }
 
 /** The current state of one finding (one episode of non-compliance). */
@@ -121,6 +123,7 @@ export const Documents = {
       annotation: e.annotation,
       evaluationMode: e.evaluationMode,
       findingId: tracked.transition === 'stale' ? null : (tracked.finding?.findingId ?? null),
+      source: e.source ?? 'stream',
     };
   },
 

@@ -35,6 +35,8 @@ export const EventProperties = {
   annotation: TextField,
   evaluationMode: Keyword,
   findingId: Keyword,
+  /** stream, or the driftwatch job that built the change (reconcile, accounts). */
+  source: Keyword,
 } as const;
 
 /** Fields of every finding document (current state of one episode of non-compliance). */

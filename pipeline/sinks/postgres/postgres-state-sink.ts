@@ -23,6 +23,8 @@ export interface NotificationIntent {
   readonly kind: 'finding.opened' | 'finding.resolved';
   readonly finding: Finding;
   readonly eventId: string;
+  /** A backfill's new findings: one digest per channel and rule, or no message (the planner honours it). */
+  readonly notify?: 'digest' | 'silent';
 }
 
 // A key moved by other writers while this commit tracked it again this many times in a row: give up, retry the batch.
@@ -119,7 +121,8 @@ export class PostgresStateSink {
         if (value.state) evaluations.add(value.state.evaluationKey);
         if ((value.transition === 'opened' || value.transition === 'resolved') && value.finding) {
           findings.set(value.finding.findingId, value.finding);
-          intents.push({ kind: value.transition === 'opened' ? 'finding.opened' : 'finding.resolved', finding: value.finding, eventId: value.event.eventId });
+          const notify = value.transition === 'opened' ? value.event.notify : undefined;
+          intents.push({ kind: value.transition === 'opened' ? 'finding.opened' : 'finding.resolved', finding: value.finding, eventId: value.event.eventId, ...(notify ? { notify } : {}) });
         }
       }
       await upsertFindings(trx, [...findings.values()]);

@@ -1,0 +1,365 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { evaluationKeyOf } from '../../stages/enrich/enriched-event.ts';
+import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import type { Item } from '../../stages/stage.ts';
+import type { Runtime } from '../runtime/create-runtime.ts';
+import type { AggregatorReader, AggregatorResult } from './aggregator-reader.ts';
+import { ReconcileBusyError, ReconcileStore } from './reconcile-store.ts';
+import type { ReconcileRun } from './reconcile-store.ts';
+import { driftRate, emptyTally, totalsOf } from './reconcile-tally.ts';
+import type { ReconcileTally, TallyTotals } from './reconcile-tally.ts';
+import { syntheticEvent, syntheticEventId, syntheticRecord } from './synthetic-event.ts';
+
+export interface ReconcileOptions {
+  /** Only this (normalized) rule. */
+  readonly rule?: string;
+  /** Only this account. */
+  readonly account?: string;
+  /** Compare and report; change nothing (no run is recorded). */
+  readonly dryRun?: boolean;
+  /** How a backfill (first run into an empty store) announces its findings. */
+  readonly backfillNotify: 'digest' | 'silent' | 'alert';
+  /** A stored evaluation Config no longer reports resolves only when older than this (aggregation lags). */
+  readonly graceMs: number;
+  /** Claim owner (worker id). */
+  readonly owner: string;
+  readonly onProgress?: (progress: ReconcileProgress) => void;
+}
+
+export interface ReconcileProgress {
+  readonly runId: string;
+  readonly accountsDone: number;
+  readonly accountsTotal: number;
+  readonly evaluations: number;
+  readonly differences: number;
+  readonly pages: number;
+}
+
+export interface ReconcileReport {
+  readonly runId: string;
+  readonly backfill: boolean;
+  readonly notify: ReconcileRun['notify'];
+  readonly dryRun: boolean;
+  /** True when this call resumed a run that a crash (or a stop) interrupted. */
+  readonly resumed: boolean;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly accounts: number;
+  readonly totals: TallyTotals;
+  /** differences ÷ evaluations compared. */
+  readonly driftRate: number;
+  readonly tallies: readonly ReconcileTally[];
+  readonly calls: number;
+  readonly throttled: number;
+}
+
+export interface ReconcilerDependencies {
+  readonly runtime: Pick<Runtime, 'database' | 'createProcessor'>;
+  readonly reader: AggregatorReader;
+  readonly logger: Logger;
+  /** Throttled calls so far (the reader's retry hook counts them). */
+  readonly throttled?: () => number;
+  readonly clock?: () => number;
+}
+
+const ShardId = 'reconcile';
+/** Differences fed through the stages per batch: large enough for throughput, small enough for one transaction. */
+const BatchSize = 2_000;
+const HeartbeatMs = 10_000;
+/** A run whose heartbeat is older than this is taken over by the next reconcile. */
+export const StaleRunMs = 60_000;
+
+interface StoredEvaluation {
+  readonly evaluation_key: string;
+  readonly account_id: string;
+  readonly region: string;
+  readonly rule: string;
+  readonly resource_type: string;
+  readonly resource_id: string;
+  readonly compliance: string;
+  readonly ordering_time: Date;
+  readonly event_id: string;
+}
+
+interface Difference {
+  readonly record: Item<RawRecord>;
+  readonly tally: ReconcileTally;
+}
+
+/**
+ * Reconciliation with the organization aggregator: for each account, compare the aggregator's current results with
+ * the stored evaluations and feed each difference through the same stages as the stream (a synthetic compliance
+ * change marked source driftwatch.reconcile), so severity, scope, SLA, OpenSearch and Slack all apply. The store
+ * wins when it is newer. Resumable: the cursor (accounts done) and their tallies commit together, event ids are
+ * derived from the run and the difference, so an account redone after a crash is deduplicated and counted the same.
+ */
+export class Reconciler {
+  readonly #deps: ReconcilerDependencies;
+  readonly #store: ReconcileStore;
+  readonly #now: () => number;
+
+  constructor(deps: ReconcilerDependencies) {
+    this.#deps = deps;
+    this.#store = new ReconcileStore(deps.runtime.database.db);
+    this.#now = deps.clock ?? Date.now;
+  }
+
+  async run(options: ReconcileOptions, signal: AbortSignal): Promise<ReconcileReport> {
+    if (options.dryRun) return this.#dryRun(options, signal);
+    let run = await this.#store.running();
+    let resumed = false;
+    if (run) {
+      if (!(await this.#store.claim(run.run_id, options.owner, this.#now(), StaleRunMs))) {
+        throw new ReconcileBusyError(`reconcile run ${run.run_id} is in progress on ${run.owner}`);
+      }
+      resumed = true;
+      this.#deps.logger.info({ runId: run.run_id, nextAccount: run.next_account, accounts: run.accounts.length }, 'resuming reconcile run');
+    } else {
+      const backfill = (await this.#deps.runtime.database.db.selectFrom('evaluations').select('evaluation_key').limit(1).executeTakeFirst()) === undefined;
+      const startedAt = this.#now();
+      run = await this.#store.create({
+        runId: `rc-${new Date(startedAt).toISOString()}-${randomBytes(3).toString('hex')}`,
+        backfill,
+        notify: backfill ? options.backfillNotify : 'alert',
+        rule: options.rule ?? null,
+        account: options.account ?? null,
+        accounts: await this.#accountsToVisit(options),
+        owner: options.owner,
+        now: startedAt,
+      });
+    }
+    const heartbeat = setInterval(() => {
+      this.#store.heartbeat(run.run_id, options.owner, this.#now()).catch((error: unknown) => this.#deps.logger.warn({ err: error }, 'reconcile heartbeat failed'));
+    }, HeartbeatMs);
+    heartbeat.unref();
+    try {
+      await this.#visit(run, options, signal);
+      const finishedAt = this.#now();
+      await this.#store.finish(run.run_id, options.owner, 'finished', finishedAt);
+      const tallies = await this.#store.tallies(run.run_id);
+      return this.#report(run, tallies, { resumed, dryRun: false, finishedAt });
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  async #accountsToVisit(options: Pick<ReconcileOptions, 'account'>): Promise<string[]> {
+    if (options.account) return [options.account];
+    // Accounts the store knows but the aggregator no longer reports at all: every evaluation there is gone.
+    const [aggregated, stored] = await Promise.all([
+      this.#deps.reader.accounts(),
+      this.#deps.runtime.database.db.selectFrom('evaluations').select('account_id').distinct().execute(),
+    ]);
+    return [...new Set([...aggregated, ...stored.map((row) => row.account_id)])].sort();
+  }
+
+  async #visit(run: ReconcileRun, options: ReconcileOptions, signal: AbortSignal): Promise<void> {
+    const processor = this.#deps.runtime.createProcessor(ShardId);
+    const startedAt = new Date(run.started_at).getTime();
+    let evaluations = 0;
+    let differences = 0;
+    let pages = 0;
+    for (let index = run.next_account; index < run.accounts.length; index++) {
+      signal.throwIfAborted();
+      const accountId = run.accounts[index]!;
+      const tallies = new Map<string, ReconcileTally>();
+      const tallyOf = (rule: string) => {
+        let tally = tallies.get(rule);
+        if (!tally) tallies.set(rule, (tally = emptyTally(accountId, rule)));
+        return tally;
+      };
+      const pending: Difference[] = [];
+      const flush = async () => {
+        if (pending.length === 0) return;
+        const batch = pending.splice(0, pending.length);
+        await processor.process(ShardId, batch.map((d) => d.record), null, 'reconcile', signal);
+        const outcomes = await this.#store.outcomes(batch.map((d) => d.record.origin.sequenceNumber));
+        for (const d of batch) {
+          const outcome = outcomes.get(d.record.origin.sequenceNumber);
+          if (outcome) d.tally[outcome]++;
+        }
+      };
+      const stored = await this.#stored(accountId, run.rule_filter);
+      const seen = new Set<string>();
+      for await (const page of readAhead(this.#deps.reader.pages(accountId))) {
+        pages++;
+        for (const result of page.results) {
+          if (run.rule_filter && result.rule !== run.rule_filter) continue;
+          const key = evaluationKeyOf(result.accountId, result.region, result.rule, result.resourceType, result.resourceId);
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const tally = tallyOf(result.rule);
+          tally.evaluations++;
+          evaluations++;
+          const difference = this.#compare(run, key, result, stored.get(key), tally);
+          if (difference) {
+            pending.push({ record: difference, tally });
+            differences++;
+          }
+        }
+        if (pending.length >= BatchSize) await flush();
+        options.onProgress?.({ runId: run.run_id, accountsDone: index, accountsTotal: run.accounts.length, evaluations, differences, pages });
+      }
+      for (const [key, row] of stored) {
+        if (seen.has(key)) continue;
+        const record = this.#gone(run, key, row, startedAt - options.graceMs);
+        if (!record) continue;
+        const tally = tallyOf(row.rule);
+        tally.gone++;
+        tally.differences++;
+        differences++;
+        pending.push({ record, tally });
+        if (pending.length >= BatchSize) await flush();
+      }
+      await flush();
+      await this.#store.completeAccount(run.run_id, options.owner, index, [...tallies.values()], this.#now());
+      options.onProgress?.({ runId: run.run_id, accountsDone: index + 1, accountsTotal: run.accounts.length, evaluations, differences, pages });
+    }
+  }
+
+  async #stored(accountId: string, rule: string | null): Promise<Map<string, StoredEvaluation>> {
+    let query = this.#deps.runtime.database.db
+      .selectFrom('evaluations')
+      .select(['evaluation_key', 'account_id', 'region', 'rule', 'resource_type', 'resource_id', 'compliance', 'ordering_time', 'event_id'])
+      .where('account_id', '=', accountId);
+    if (rule) query = query.where('rule', '=', rule);
+    const rows = await query.execute();
+    return new Map(rows.map((row) => [row.evaluation_key, row]));
+  }
+
+  /** A difference to feed through the stages, or null (the store agrees, or holds something newer). */
+  #compare(run: ReconcileRun, key: string, result: AggregatorResult, stored: StoredEvaluation | undefined, tally: ReconcileTally): Item<RawRecord> | null {
+    const id = syntheticEventId('reconcile', run.run_id, key, result.compliance, String(result.capturedAt));
+    // Applied by this very run before a crash: still a difference (fed again, deduplicated), so the counts come out the same.
+    const appliedByThisRun = stored?.event_id === id;
+    if (stored && !appliedByThisRun) {
+      if (stored.compliance === result.compliance) {
+        tally.unchanged++;
+        return null;
+      }
+      if (new Date(stored.ordering_time).getTime() >= result.capturedAt) {
+        tally.newerInStore++;
+        return null;
+      }
+    }
+    tally.differences++;
+    return syntheticRecord(
+      syntheticEvent({
+        id,
+        source: 'driftwatch.reconcile',
+        mark: { run: run.run_id, notify: run.notify },
+        accountId: result.accountId,
+        region: result.region,
+        configRuleName: result.configRuleName,
+        resourceType: result.resourceType,
+        resourceId: result.resourceId,
+        compliance: result.compliance,
+        orderingTime: result.capturedAt,
+        now: this.#now(),
+      }),
+      ShardId,
+    );
+  }
+
+  /** A stored evaluation Config no longer reports: resolved as DELETED, just after the stored result (newer real ones win). */
+  #gone(run: ReconcileRun, key: string, stored: StoredEvaluation, cutoff: number): Item<RawRecord> | null {
+    const ordering = new Date(stored.ordering_time).getTime();
+    if (stored.compliance === 'DELETED') {
+      // Deleted by this run before a crash (its event sits 1 ms after the result it replaced): count it again.
+      return stored.event_id === syntheticEventId('reconcile', run.run_id, key, 'DELETED', String(ordering - 1)) ? this.#deleted(run, key, stored, ordering - 1) : null;
+    }
+    return ordering < cutoff ? this.#deleted(run, key, stored, ordering) : null;
+  }
+
+  #deleted(run: ReconcileRun, key: string, stored: StoredEvaluation, ordering: number): Item<RawRecord> {
+    return syntheticRecord(
+      syntheticEvent({
+        id: syntheticEventId('reconcile', run.run_id, key, 'DELETED', String(ordering)),
+        source: 'driftwatch.reconcile',
+        mark: { run: run.run_id, notify: run.notify },
+        accountId: stored.account_id,
+        region: stored.region,
+        configRuleName: stored.rule,
+        resourceType: stored.resource_type,
+        resourceId: stored.resource_id,
+        compliance: 'DELETED',
+        orderingTime: ordering + 1,
+        now: this.#now(),
+      }),
+      ShardId,
+    );
+  }
+
+  async #dryRun(options: ReconcileOptions, signal: AbortSignal): Promise<ReconcileReport> {
+    const startedAt = this.#now();
+    const run: ReconcileRun = {
+      run_id: `dry-run-${new Date(startedAt).toISOString()}`, status: 'running', backfill: false, notify: 'alert', rule_filter: options.rule ?? null,
+      account_filter: options.account ?? null, dry_run: true, started_at: new Date(startedAt), finished_at: null, accounts: await this.#accountsToVisit(options),
+      next_account: 0, heartbeat_at: new Date(startedAt), owner: options.owner, error: null,
+    };
+    const all: ReconcileTally[] = [];
+    for (const accountId of run.accounts) {
+      signal.throwIfAborted();
+      const tallies = new Map<string, ReconcileTally>();
+      const tallyOf = (rule: string) => tallies.get(rule) ?? tallies.set(rule, emptyTally(accountId, rule)).get(rule)!;
+      const stored = await this.#stored(accountId, run.rule_filter);
+      const seen = new Set<string>();
+      for await (const page of this.#deps.reader.pages(accountId)) {
+        for (const result of page.results) {
+          if (run.rule_filter && result.rule !== run.rule_filter) continue;
+          const key = evaluationKeyOf(result.accountId, result.region, result.rule, result.resourceType, result.resourceId);
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const tally = tallyOf(result.rule);
+          tally.evaluations++;
+          this.#compare(run, key, result, stored.get(key), tally);
+        }
+      }
+      for (const [key, row] of stored) {
+        if (seen.has(key) || !this.#gone(run, key, row, startedAt - options.graceMs)) continue;
+        const tally = tallyOf(row.rule);
+        tally.gone++;
+        tally.differences++;
+      }
+      all.push(...tallies.values());
+    }
+    return this.#report(run, all, { resumed: false, dryRun: true, finishedAt: this.#now() });
+  }
+
+  #report(run: ReconcileRun, tallies: readonly ReconcileTally[], extra: { resumed: boolean; dryRun: boolean; finishedAt: number }): ReconcileReport {
+    const totals = totalsOf(tallies);
+    return {
+      runId: run.run_id,
+      backfill: run.backfill,
+      notify: run.notify,
+      dryRun: extra.dryRun,
+      resumed: extra.resumed,
+      startedAt: new Date(run.started_at).toISOString(),
+      finishedAt: new Date(extra.finishedAt).toISOString(),
+      accounts: run.accounts.length,
+      totals,
+      driftRate: driftRate(totals),
+      tallies,
+      calls: this.#deps.reader.calls,
+      throttled: this.#deps.throttled?.() ?? 0,
+    };
+  }
+}
+
+/** Fetches the next page while the caller works on this one (the aggregator's latency and our processing overlap). */
+async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
+  let next = source.next();
+  try {
+    for (;;) {
+      const result = await next;
+      if (result.done) return;
+      next = source.next();
+      // Observed when awaited on the next turn; until then a failure must not count as unhandled.
+      next.catch(() => undefined);
+      yield result.value;
+    }
+  } finally {
+    await source.return(undefined);
+  }
+}
