@@ -16,7 +16,6 @@ import { PostgresEvaluationStateStore } from '../store/postgres-evaluation-state
 import { PostgresProcessedEventIndex } from '../store/postgres-processed-event-index.ts';
 import { createOpenSearchSink } from '../sinks/opensearch/create-opensearch-sink.ts';
 import { openSearchMigrationHook } from '../sinks/opensearch/opensearch-migration-hook.ts';
-import { createFirehoseSink } from '../sinks/firehose/create-firehose-sink.ts';
 
 /** Everything a command needs, built once from settings. */
 export interface Runtime {
@@ -69,7 +68,9 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
   // Without explicit sinks (tests pass their own), the configured ones: OpenSearch when OPENSEARCH_URL is set, the
   // Firehose archive when FIREHOSE_DELIVERY_STREAM is set.
   const openSearch = options.sinks ? null : await createOpenSearchSink(settings, logger);
-  const firehose = options.sinks ? null : createFirehoseSink(settings, logger);
+  // Imported only when configured: the SDK client is not loaded by every command.
+  const firehose =
+    options.sinks || !settings.FIREHOSE_DELIVERY_STREAM ? null : (await import('../sinks/firehose/create-firehose-sink.ts')).createFirehoseSink(settings, logger);
   const sinks: Sink<TrackedEvent>[] = options.sinks ? [...options.sinks] : [openSearch, firehose].filter((sink): sink is NonNullable<typeof sink> => sink !== null);
   const openSearchHook = options.migrationHooks ? null : openSearchMigrationHook(settings, logger);
   const migrationHooks = options.migrationHooks ?? (openSearchHook ? [openSearchHook] : []);
