@@ -1,5 +1,6 @@
 import type { RawRecord } from '../../stages/decode/decode-stage.ts';
 import type { Item } from '../../stages/stage.ts';
+import type { Runtime } from '../runtime/create-runtime.ts';
 import { describeIssues } from '../../stages/decode/decode-stage.ts';
 import { ContainerRuntime } from './container-runtime.ts';
 import type { ContainerRuntimeOptions } from './container-runtime.ts';
@@ -57,7 +58,7 @@ export function createKinesisHandler(options: KinesisHandlerOptions = {}): Kines
     const signal = AbortSignal.timeout(Math.max(remaining - reserve, 1));
     const failures: { itemIdentifier: string }[] = [];
     try {
-      let runtime;
+      let runtime: Runtime;
       try {
         runtime = await container.get();
       } catch (error) {
