@@ -56,6 +56,10 @@ export const Settings = z.object({
   OPENSEARCH_REQUEST_TIMEOUT_MS: Int(1_000, 600_000).default(30_000),
   /** Replicas of driftwatch's indices; unset = the cluster's default. */
   OPENSEARCH_REPLICAS: Int(0, 10).optional(),
+  /** Archive every accepted event (enriched, newline-delimited JSON) to this Firehose stream; unset = no archive. */
+  FIREHOSE_DELIVERY_STREAM: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'expected a Firehose stream name').optional(),
+  /** Endpoint override of the Firehose API (a local server, LocalStack); unset = AWS in AWS_REGION. */
+  FIREHOSE_ENDPOINT: HttpUrl().optional(),
   SLACK_TOKEN: z.string().startsWith('xox', 'expected a Slack token (xoxb-...)').optional(),
   SLACK_API_URL: HttpUrl().optional(),
   SLACK_SECURITY_CHANNEL: z.string().default('#security-compliance'),

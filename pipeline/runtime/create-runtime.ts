@@ -84,9 +84,13 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
   if (options.skipSchemaCheck !== true) await accountSource.refresh();
   const stateSink = new PostgresStateSink(database.db);
   const stateStore = new PostgresEvaluationStateStore(database.db);
-  // Without explicit sinks (tests pass their own), the configured ones: OpenSearch when OPENSEARCH_URL is set.
+  // Without explicit sinks (tests pass their own), the configured ones: OpenSearch when OPENSEARCH_URL is set, the
+  // Firehose archive when FIREHOSE_DELIVERY_STREAM is set.
   const openSearch = options.sinks ? null : await createOpenSearchSink(settings, logger);
-  const sinks: Sink<TrackedEvent>[] = options.sinks ? [...options.sinks] : openSearch ? [openSearch] : [];
+  // Imported only when configured: the SDK client is not loaded by every command.
+  const firehose =
+    options.sinks || !settings.FIREHOSE_DELIVERY_STREAM ? null : (await import('../sinks/firehose/create-firehose-sink.ts')).createFirehoseSink(settings, logger);
+  const sinks: Sink<TrackedEvent>[] = options.sinks ? [...options.sinks] : [openSearch, firehose].filter((sink): sink is NonNullable<typeof sink> => sink !== null);
   const openSearchHook = options.migrationHooks ? null : openSearchMigrationHook(settings, logger);
   const migrationHooks = options.migrationHooks ?? (openSearchHook ? [openSearchHook] : []);
   return {

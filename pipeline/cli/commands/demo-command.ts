@@ -12,6 +12,7 @@ import { wholeNumber } from '../parse-options.ts';
 import { createNotifier } from '../../notify/slack/create-notifier.ts';
 import { LineBudget } from '../output/line-budget.ts';
 import { printable } from '../output/printable.ts';
+import { exportDemoEvents } from '../../demo/export-demo-events.ts';
 
 export function registerDemoCommand(program: Command, context: CliContext): void {
   program
@@ -23,7 +24,20 @@ export function registerDemoCommand(program: Command, context: CliContext): void
     .option('--seed <n>', 'seed of the synthetic traffic', parsePositiveInt, 42)
     .option('--notifications <n>', 'console notification lines to show (no Slack token in the demo)', parseNonNegativeInt, 25)
     .option('--json', 'print the summary as JSON')
-    .action(async (options: { events: number; shards: number; accounts: number; seed: number; notifications: number; json?: boolean }) => {
+    .option('--export <file>', "write the demo's records as ndjson (for `driftwatch replay --file`) instead of running it")
+    .action(async (options: { events: number; shards: number; accounts: number; seed: number; notifications: number; json?: boolean; export?: string }) => {
+      if (options.export !== undefined) {
+        const exported = await exportDemoEvents(options.export, options).catch((error: NodeJS.ErrnoException) => {
+          throw new Error(`cannot write ${options.export}: ${error.code ?? error.message}`);
+        });
+        if (options.json) return writeJson(context, exported);
+        context.stdout.write(
+          `Wrote ${formatCount(exported.records)} demo records to ${printable(exported.file)} (${formatCount(exported.byKind.event)} changes, ` +
+            `${formatCount(exported.byKind.duplicate)} duplicate deliveries, ${exported.byKind.malformed} malformed). ` +
+            `Replay them: driftwatch replay --file ${printable(exported.file)}\n`,
+        );
+        return;
+      }
       const logger = createLogger(context.env.LOG_LEVEL ?? 'warn', { format: (context.stderr as { isTTY?: boolean }).isTTY ? 'pretty' : 'json' });
       const progress = new ProgressLine(context.stderr, 2_000);
       const notifications = new LineBudget(options.json ? context.stderr : context.stdout, options.notifications);
