@@ -14,6 +14,7 @@ import { registerExceptionCommand } from './commands/exception-command.ts';
 import { registerReportCommand } from './commands/report-command.ts';
 import { registerQueryCommand } from './commands/query-command.ts';
 import { registerOpenSearchRetentionCommand } from './commands/opensearch-retention-command.ts';
+import { registerServeCommand } from './commands/serve-command.ts';
 
 /** Each command lives in commands/<name>-command.ts and registers itself here. */
 export function buildProgram(context: CliContext): Command {
@@ -39,6 +40,7 @@ export function buildProgram(context: CliContext): Command {
   registerReportCommand(program, context);
   registerQueryCommand(program, context);
   registerOpenSearchRetentionCommand(program, context);
+  registerServeCommand(program, context);
   return program;
 }
 

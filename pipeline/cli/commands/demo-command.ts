@@ -10,6 +10,7 @@ import { createLogger } from '../../logging/create-logger.ts';
 import { parsePositiveInt } from './findings-command.ts';
 import { createNotifier } from '../../notify/slack/create-notifier.ts';
 import { LineBudget } from '../output/line-budget.ts';
+import { serveDemoConsole } from '../../console/serve-demo.ts';
 
 export function registerDemoCommand(program: Command, context: CliContext): void {
   program
@@ -21,7 +22,9 @@ export function registerDemoCommand(program: Command, context: CliContext): void
     .option('--seed <n>', 'seed of the synthetic traffic', parsePositiveInt, 42)
     .option('--notifications <n>', 'console notification lines to show (no Slack token in the demo)', parseNonNegativeInt, 25)
     .option('--json', 'print the summary as JSON')
-    .action(async (options: { events: number; shards: number; accounts: number; seed: number; notifications: number; json?: boolean }) => {
+    .option('--serve', 'then keep the web console up on the demo\'s data until Ctrl-C')
+    .option('--port <n>', 'port of the console with --serve (0 = any free port)', parseNonNegativeInt, 8080)
+    .action(async (options: { events: number; shards: number; accounts: number; seed: number; notifications: number; json?: boolean; serve?: boolean; port: number }) => {
       const logger = createLogger(context.env.LOG_LEVEL ?? 'warn');
       const progress = new ProgressLine(context.stderr, 2_000);
       const notifications = new LineBudget(options.json ? context.stderr : context.stdout, options.notifications);
@@ -44,6 +47,16 @@ export function registerDemoCommand(program: Command, context: CliContext): void
             `produced ${formatCount(p.produced)}/${formatCount(p.total)} · processed ${formatCount(p.processed)} · ` +
               `${formatCount(p.eventsPerSecond)} ev/s · opened ${formatCount(p.opened)} · resolved ${formatCount(p.resolved)} · dead letters ${p.deadLetters}`,
           ),
+        // --serve: print the summary, then keep the console up on the demo's (in-memory) database until Ctrl-C.
+        ...(options.serve
+          ? {
+              beforeClose: async (runtime, s) => {
+                progress.done();
+                if (!options.json) context.stdout.write(renderSummary(s));
+                await serveDemoConsole(runtime, { env: context.env, port: options.port, out: options.json ? context.stderr : context.stdout, logger, signal: stop.signal });
+              },
+            }
+          : {}),
       });
       progress.done();
       stop.abort();
@@ -51,7 +64,7 @@ export function registerDemoCommand(program: Command, context: CliContext): void
         (options.json ? context.stderr : context.stdout).write(`… ${formatCount(notifications.suppressed)} more notification line(s) not shown (--notifications N shows more)\n`);
       }
       if (options.json) return writeJson(context, summary);
-      context.stdout.write(renderSummary(summary));
+      if (!options.serve) context.stdout.write(renderSummary(summary));
     });
 }
 
