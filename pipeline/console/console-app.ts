@@ -17,6 +17,7 @@ import { LoginThrottle } from './auth/login-throttle.ts';
 import type { SessionCookies } from './auth/session-cookie.ts';
 import type { ConsoleAssets } from './console-assets.ts';
 import type { EventLogReader, EventLogEntry } from './event-log.ts';
+import { SettledTrendCache } from './queries/compliance-trend.ts';
 import { Severities } from './queries/console-database.ts';
 import { loadFindingPage } from './queries/finding-page.ts';
 import { loadOrganisationBoard } from './queries/organisation-board.ts';
@@ -78,6 +79,7 @@ export function createConsoleApp(o: ConsoleAppOptions): Hono<Env> {
   const format = new DisplayFormat(o.timezone);
   const links = new ConsoleLinks(o.catalog, o.runbookBaseUrl);
   const throttle = new LoginThrottle({ failures: 10, windowMs: 60_000 });
+  const trendCache = new SettledTrendCache();
   const logger = o.logger.child({ component: 'console' });
   const accountName = (id: string) => {
     const found = o.accounts.lookup(id);
@@ -179,6 +181,7 @@ export function createConsoleApp(o: ConsoleAppOptions): Hono<Env> {
       trendDays: TrendDays,
       accountName,
       ruleTitle: (rule) => o.catalog.lookup(rule).rule.title,
+      trendCache,
     });
     return page(c, 'Organisation', organisationView(board, view(), TrendDays));
   });
@@ -215,7 +218,7 @@ export function createConsoleApp(o: ConsoleAppOptions): Hono<Env> {
   app.get('/rules/:rule', async (c) => {
     const name = c.req.param('rule');
     const { rule, known } = o.catalog.lookup(name);
-    const data = await loadRulePage(o.db, name, { now: now(), trendDays: TrendDays, limit: 200, accountName });
+    const data = await loadRulePage(o.db, name, { now: now(), trendDays: TrendDays, limit: 200, accountName, trendCache });
     if (!known && data.byAccount.length === 0) return page(c, 'Not found', notFound('No rule of this name is in the catalog or in any finding.'), [], 404);
     return page(c, rule.title, ruleView(data, rule, known, view(), TrendDays), [{ label: `Rule ${name}`, href: paths.rule(name) }]);
   });

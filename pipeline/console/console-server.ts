@@ -10,7 +10,7 @@ import { SessionCookies } from './auth/session-cookie.ts';
 import { createConsoleApp } from './console-app.ts';
 import type { ConsoleAuth } from './console-app.ts';
 import { ConsoleAssets } from './console-assets.ts';
-import { albRegion } from './console-settings.ts';
+import { albRegion, loadConsoleSettings } from './console-settings.ts';
 import type { ConsoleSettings } from './console-settings.ts';
 import { EventLogReader } from './event-log.ts';
 
@@ -84,6 +84,13 @@ export class ConsoleServer implements BackgroundService {
     });
     const server = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
     return new ConsoleServer(server, host, options.port, options.logger, eventLog);
+  }
+
+  /** For `driftwatch run`: the console when DRIFTWATCH_CONSOLE_PORT is set, else null. */
+  static async forRun(env: NodeJS.ProcessEnv, runtime: ConsoleServerOptions['runtime'], logger: Logger): Promise<ConsoleServer | null> {
+    const settings = loadConsoleSettings(env);
+    if (settings.DRIFTWATCH_CONSOLE_PORT === undefined) return null;
+    return ConsoleServer.create({ runtime, settings, port: settings.DRIFTWATCH_CONSOLE_PORT, logger });
   }
 
   /** http://host:port/ once listening (the port chosen by the system when 0 was asked). */

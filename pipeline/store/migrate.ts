@@ -4,6 +4,7 @@ import * as stateStore from './migrations/0001-state-store.ts';
 import * as slackNotifier from './migrations/0002-slack-notifier.ts';
 import * as slaExceptionsReport from './migrations/0003-sla-exceptions-report.ts';
 import * as findingFactsSync from './migrations/0004-finding-facts-sync.ts';
+import * as consoleIndexes from './migrations/0008-console-indexes.ts';
 
 /** Migrations are compiled in (no file-system scan), so the CLI works from any directory and in bundles. */
 export const Migrations: Record<string, Migration> = {
@@ -11,6 +12,7 @@ export const Migrations: Record<string, Migration> = {
   '0002-slack-notifier': slackNotifier,
   '0003-sla-exceptions-report': slaExceptionsReport,
   '0004-finding-facts-sync': findingFactsSync,
+  '0008-console-indexes': consoleIndexes,
 };
 
 class InCodeMigrations implements MigrationProvider {

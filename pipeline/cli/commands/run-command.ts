@@ -14,6 +14,7 @@ import { SystemClock } from '../../clock/clock.ts';
 import { createNotifier } from '../../notify/slack/create-notifier.ts';
 import { createFindingFactsSync } from '../../sinks/opensearch/finding-facts-sync.ts';
 import { parsePositiveInt } from './findings-command.ts';
+import { ConsoleServer } from '../../console/console-server.ts';
 
 export function registerRunCommand(program: Command, context: CliContext): void {
   program
@@ -103,6 +104,12 @@ export function registerRunCommand(program: Command, context: CliContext): void 
           });
           await server.listen();
           services.push(server);
+        }
+        // The web console beside the consumer when DRIFTWATCH_CONSOLE_PORT is set (read-only, same state store).
+        const webConsole = await ConsoleServer.forRun(context.env, runtime, logger);
+        if (webConsole) {
+          await webConsole.listen();
+          services.push(webConsole);
         }
         const progress = setInterval(() => logger.info({ ...totals.toJSON(), shards: consumer.runningShards.length, memory: memoryInMiB() }, 'progress'), 10_000);
         progress.unref();

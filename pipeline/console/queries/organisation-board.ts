@@ -2,8 +2,12 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/database-schema.ts';
 import { DateTime } from 'luxon';
-import { buildMonthlyReport } from '../../report/report-builder.ts';
-import type { RankingEntry } from '../../report/monthly-report.ts';
+import { figures, loadSnapshot } from '../../report/report-builder.ts';
+import { monthPeriod } from '../../report/report-month.ts';
+import { rankAccounts } from '../../report/rank-accounts.ts';
+import type { AccountReportLine, RankingEntry } from '../../report/monthly-report.ts';
+import { loadComplianceTrend } from './compliance-trend.ts';
+import type { SettledTrendCache, TrendPoint } from './compliance-trend.ts';
 import { complianceRate, NoOpenFindings, Severities } from './console-database.ts';
 import type { OpenCounts } from './console-database.ts';
 
@@ -16,13 +20,7 @@ export interface BreakdownLine extends OpenCounts {
   readonly rate: number | null;
 }
 
-export interface TrendPoint {
-  /** YYYY-MM-DD in the SLA calendar's timezone. */
-  readonly day: string;
-  readonly evaluated: number;
-  readonly compliant: number;
-  readonly rate: number | null;
-}
+export type { TrendPoint };
 
 export interface OrganisationBoard {
   readonly now: number;
@@ -45,6 +43,7 @@ export interface OrganisationBoardOptions {
   readonly trendDays: number;
   readonly accountName: (accountId: string) => string | undefined;
   readonly ruleTitle: (rule: string) => string;
+  readonly trendCache?: SettledTrendCache;
 }
 
 type Dimension = 'severity' | 'account' | 'region' | 'rule' | 'team' | 'total';
@@ -53,7 +52,8 @@ type Dimension = 'severity' | 'account' | 'region' | 'rule' | 'team' | 'total';
 export async function loadOrganisationBoard(db: Kysely<Database>, options: OrganisationBoardOptions): Promise<OrganisationBoard> {
   const now = new Date(options.now);
   const month = DateTime.fromMillis(options.now, { zone: options.timezone }).toFormat('yyyy-MM');
-  const [open, latest, trend, report] = await Promise.all([
+  const period = monthPeriod(month, options.timezone);
+  const [open, latest, trend, previous] = await Promise.all([
     // One pass over the open findings gives every breakdown (grouping sets), instead of one scan per table.
     sql<{ dim: Dimension; key: string | null; account_name: string | null; open: number; overdue: number; excepted: number }>`
       select
@@ -72,13 +72,8 @@ export async function loadOrganisationBoard(db: Kysely<Database>, options: Organ
       select day::text as day, account_id, rule, evaluated, compliant, taken_at
       from compliance_snapshots
       where day = (select max(day) from compliance_snapshots)`.execute(db),
-    sql<{ day: string; evaluated: number; compliant: number }>`
-      select day::text as day, sum(evaluated)::int as evaluated, sum(compliant)::int as compliant
-      from compliance_snapshots
-      where day > (select max(day) from compliance_snapshots) - ${options.trendDays}::int
-      group by day
-      order by day`.execute(db),
-    buildMonthlyReport(db, { month, timezone: options.timezone, now: options.now, accountName: options.accountName }),
+    loadComplianceTrend(db, { days: options.trendDays, ...(options.trendCache ? { cache: options.trendCache } : {}) }),
+    loadSnapshot(db, monthPeriod(period.previousMonth, options.timezone)),
   ]);
 
   const counts = (row: { open: number; overdue: number; excepted: number }): OpenCounts => ({ open: Number(row.open), overdue: Number(row.overdue), excepted: Number(row.excepted) });
@@ -128,13 +123,42 @@ export async function loadOrganisationBoard(db: Kysely<Database>, options: Organ
     snapshot: first
       ? { day: first.day, takenAt: new Date(Math.max(...latest.rows.map((r) => new Date(r.taken_at).getTime()))), evaluated, compliant, rate: complianceRate(evaluated, compliant) }
       : null,
-    trend: trend.rows.map((r) => ({ day: r.day, evaluated: Number(r.evaluated), compliant: Number(r.compliant), rate: complianceRate(Number(r.evaluated), Number(r.compliant)) })),
+    trend,
     totals,
     bySeverity: Severities.map((severity) => ({ severity, ...(severities.get(severity) ?? NoOpenFindings) })),
     byAccount: lines('account', rateBy((r) => r.account_id), (key, name) => options.accountName(key) ?? name ?? key).sort(byUrgency),
     byRule: lines('rule', rateBy((r) => r.rule), (key) => options.ruleTitle(key)).sort(byUrgency),
     byRegion: lines('region', null, (key) => key).sort(byUrgency),
     byTeam: lines('team', null, (key) => key).sort(byUrgency),
-    ranking: { month, ...report.ranking },
+    ranking: liveRanking(month, period.firstDay, period.lastDay, latest.rows, previous.accounts, (id) => options.accountName(id) ?? openBy.get('account')?.get(id)?.accountName ?? id),
   };
+}
+
+/**
+ * The ranking the monthly report would post if the month ended now: the report's own rate, change and ranking rules
+ * (report-builder's figures, rank-accounts), fed with this month's latest snapshot and the previous month's last.
+ */
+function liveRanking(
+  month: string,
+  firstDay: string,
+  lastDay: string,
+  latest: readonly { day: string; account_id: string; evaluated: number; compliant: number }[],
+  previous: ReadonlyMap<string, { evaluated: number; compliant: number }>,
+  accountName: (accountId: string) => string,
+): OrganisationBoard['ranking'] {
+  const current = new Map<string, { evaluated: number; compliant: number }>();
+  for (const row of latest) {
+    if (row.day < firstDay || row.day > lastDay) continue;
+    const c = current.get(row.account_id) ?? { evaluated: 0, compliant: 0 };
+    current.set(row.account_id, { evaluated: c.evaluated + Number(row.evaluated), compliant: c.compliant + Number(row.compliant) });
+  }
+  // The ranking reads rates and changes only; the report's finding figures stay zero here.
+  const lines: Omit<AccountReportLine, 'rank'>[] = [...current].map(([accountId, c]) => ({
+    accountId,
+    accountName: accountName(accountId),
+    ...figures({ ...c, openCritical: 0, openHigh: 0, excepted: 0, slaBreaches: 0, resolved: 0, resolveMsSum: 0 }, previous.get(accountId) ?? null),
+  }));
+  const ranked = rankAccounts(lines, 3);
+  const entry = (line: Omit<AccountReportLine, 'rank'>): RankingEntry => ({ accountId: line.accountId, accountName: line.accountName, complianceRate: line.complianceRate, change: line.change });
+  return { month, highest: ranked.highest.map(entry), improvers: ranked.improvers.map(entry), lowest: ranked.lowest.map(entry) };
 }

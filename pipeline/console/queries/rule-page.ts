@@ -3,7 +3,9 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../store/database-schema.ts';
 import { complianceRate, NoOpenFindings } from './console-database.ts';
 import type { OpenCounts } from './console-database.ts';
-import type { BreakdownLine, TrendPoint } from './organisation-board.ts';
+import type { BreakdownLine } from './organisation-board.ts';
+import { loadComplianceTrend } from './compliance-trend.ts';
+import type { SettledTrendCache, TrendPoint } from './compliance-trend.ts';
 import { selectOpenFindings } from './open-findings.ts';
 import type { OpenFinding } from './open-findings.ts';
 
@@ -20,7 +22,7 @@ export interface RulePage {
 
 type Dimension = 'account' | 'region' | 'total';
 
-export async function loadRulePage(db: Kysely<Database>, rule: string, options: { now: number; trendDays: number; limit: number; accountName: (id: string) => string | undefined }): Promise<RulePage> {
+export async function loadRulePage(db: Kysely<Database>, rule: string, options: { now: number; trendDays: number; limit: number; accountName: (id: string) => string | undefined; trendCache?: SettledTrendCache }): Promise<RulePage> {
   const now = new Date(options.now);
   const [open, rates, trend, findings] = await Promise.all([
     sql<{ dim: Dimension; key: string | null; account_name: string | null; open: number; overdue: number; excepted: number }>`
@@ -37,11 +39,7 @@ export async function loadRulePage(db: Kysely<Database>, rule: string, options: 
     sql<{ account_id: string; evaluated: number; compliant: number }>`
       select account_id, evaluated, compliant from compliance_snapshots
       where rule = ${rule} and day = (select max(day) from compliance_snapshots)`.execute(db),
-    sql<{ day: string; evaluated: number; compliant: number }>`
-      select day::text as day, sum(evaluated)::int as evaluated, sum(compliant)::int as compliant
-      from compliance_snapshots
-      where rule = ${rule} and day > (select max(day) from compliance_snapshots) - ${options.trendDays}::int
-      group by day order by day`.execute(db),
+    loadComplianceTrend(db, { days: options.trendDays, rule, ...(options.trendCache ? { cache: options.trendCache } : {}) }),
     selectOpenFindings(db, sql`f.status = 'open' and f.rule = ${rule}`, options.limit),
   ]);
   const counts = (r: { open: number; overdue: number; excepted: number }): OpenCounts => ({ open: Number(r.open), overdue: Number(r.overdue), excepted: Number(r.excepted) });
@@ -71,7 +69,7 @@ export async function loadRulePage(db: Kysely<Database>, rule: string, options: 
       .filter((r) => r.dim === 'region')
       .map((r) => ({ key: r.key ?? '', label: r.key ?? '', ...counts(r), evaluated: null, compliant: null, rate: null }))
       .sort((a, b) => b.open - a.open || (a.key < b.key ? -1 : 1)),
-    trend: trend.rows.map((r) => ({ day: r.day, evaluated: Number(r.evaluated), compliant: Number(r.compliant), rate: complianceRate(Number(r.evaluated), Number(r.compliant)) })),
+    trend,
     findings,
   };
 }
