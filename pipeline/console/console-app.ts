@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { html } from 'hono/html';
+import { HTTPException } from 'hono/http-exception';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -117,6 +118,8 @@ export function createConsoleApp(o: ConsoleAppOptions): Hono<Env> {
     if (!c.res.headers.has('cache-control')) c.header('cache-control', 'no-store');
   });
   app.onError((error, c) => {
+    // Refusals of the framework's own middleware (csrf: 403, body limit) keep their status.
+    if (error instanceof HTTPException) return error.getResponse();
     logger.error({ err: error, path: c.req.path }, 'console request failed');
     return c.html(messagePage(o.assets.paths, null, 'Something went wrong', 'The console could not read the state store. The error is in the log.'), 500);
   });
