@@ -10,7 +10,6 @@ import { createLogger } from '../../logging/create-logger.ts';
 import { parsePositiveInt } from './findings-command.ts';
 import { createNotifier } from '../../notify/slack/create-notifier.ts';
 import { LineBudget } from '../output/line-budget.ts';
-import { serveDemoConsole } from '../../console/serve-demo.ts';
 
 export function registerDemoCommand(program: Command, context: CliContext): void {
   program
@@ -53,6 +52,7 @@ export function registerDemoCommand(program: Command, context: CliContext): void
               beforeClose: async (runtime, s) => {
                 progress.done();
                 if (!options.json) context.stdout.write(renderSummary(s));
+                const { serveDemoConsole } = await import('../../console/serve-demo.ts');
                 await serveDemoConsole(runtime, { env: context.env, port: options.port, out: options.json ? context.stderr : context.stdout, logger, signal: stop.signal });
               },
             }

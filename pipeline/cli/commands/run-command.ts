@@ -14,7 +14,6 @@ import { SystemClock } from '../../clock/clock.ts';
 import { createNotifier } from '../../notify/slack/create-notifier.ts';
 import { createFindingFactsSync } from '../../sinks/opensearch/finding-facts-sync.ts';
 import { parsePositiveInt } from './findings-command.ts';
-import { ConsoleServer } from '../../console/console-server.ts';
 
 export function registerRunCommand(program: Command, context: CliContext): void {
   program
@@ -105,8 +104,11 @@ export function registerRunCommand(program: Command, context: CliContext): void 
           await server.listen();
           services.push(server);
         }
-        // The web console beside the consumer when DRIFTWATCH_CONSOLE_PORT is set (read-only, same state store).
-        const webConsole = await ConsoleServer.forRun(context.env, runtime, logger);
+        // The web console beside the consumer when DRIFTWATCH_CONSOLE_PORT is set (read-only, same state store); loaded
+        // only then, so a worker without it starts no slower.
+        const webConsole = context.env.DRIFTWATCH_CONSOLE_PORT
+          ? await (await import('../../console/console-server.ts')).ConsoleServer.forRun(context.env, runtime, logger)
+          : null;
         if (webConsole) {
           await webConsole.listen();
           services.push(webConsole);

@@ -2,9 +2,6 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { writeJson } from '../cli-context.ts';
 import { stopOnSignals } from '../../runtime/stop-signal.ts';
-import { ConsoleServer } from '../../console/console-server.ts';
-import { loadConsoleSettings } from '../../console/console-settings.ts';
-import { assertSchemaCurrent } from '../../console/schema-check.ts';
 
 export function registerServeCommand(program: Command, context: CliContext): void {
   program
@@ -14,6 +11,12 @@ export function registerServeCommand(program: Command, context: CliContext): voi
     .option('--host <address>', 'address to bind (default DRIFTWATCH_CONSOLE_HOST, else 127.0.0.1)')
     .option('--json', 'print where the console listens as JSON')
     .action(async (options: { port?: number; host?: string; json?: boolean }) => {
+      // Loaded when used: every other command starts without the console's modules.
+      const [{ ConsoleServer }, { loadConsoleSettings }, { assertSchemaCurrent }] = await Promise.all([
+        import('../../console/console-server.ts'),
+        import('../../console/console-settings.ts'),
+        import('../../console/schema-check.ts'),
+      ]);
       const settings = context.settings();
       const consoleSettings = loadConsoleSettings(context.env);
       if (!settings.DATABASE_URL && !settings.DRIFTWATCH_DATA_DIR) {
