@@ -81,7 +81,7 @@ export function createConsoleApp(o: ConsoleAppOptions): Hono<Env> {
   const links = new ConsoleLinks(o.catalog, o.runbookBaseUrl);
   const throttle = new LoginThrottle({ failures: 10, windowMs: 60_000 });
   const trendCache = new SettledTrendCache();
-  const logger = o.logger.child({ component: 'console' });
+  const logger = o.logger;
   const accountName = (id: string) => {
     const found = o.accounts.lookup(id);
     return found.known ? found.account.name : undefined;
@@ -108,6 +108,7 @@ export function createConsoleApp(o: ConsoleAppOptions): Hono<Env> {
         baseUri: ["'none'"],
       },
       referrerPolicy: 'no-referrer',
+      xFrameOptions: 'DENY',
       crossOriginResourcePolicy: 'same-origin',
       crossOriginOpenerPolicy: 'same-origin',
     }),

@@ -67,6 +67,7 @@ export class ConsoleServer implements BackgroundService {
 
   static async create(options: ConsoleServerOptions): Promise<ConsoleServer> {
     const host = options.host ?? options.settings.DRIFTWATCH_CONSOLE_HOST;
+    const logger = options.logger.child({ component: 'console' });
     const auth = consoleAuth(options.settings, host, options.token);
     const { runtime } = options;
     const eventLog = EventLogReader.fromSettings(runtime.settings);
@@ -78,12 +79,12 @@ export class ConsoleServer implements BackgroundService {
       ...(runtime.settings.DRIFTWATCH_RUNBOOK_BASE_URL ? { runbookBaseUrl: runtime.settings.DRIFTWATCH_RUNBOOK_BASE_URL } : {}),
       auth,
       assets: await ConsoleAssets.load(),
-      logger: options.logger,
+      logger,
       eventLog,
       ...(options.now ? { now: options.now } : {}),
     });
     const server = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
-    return new ConsoleServer(server, host, options.port, options.logger, eventLog);
+    return new ConsoleServer(server, host, options.port, logger, eventLog);
   }
 
   /** For `driftwatch run`: the console when DRIFTWATCH_CONSOLE_PORT is set, else null. */

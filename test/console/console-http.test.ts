@@ -84,6 +84,7 @@ describe('web console over HTTP: data from a replay through the real pipeline', 
       expect(response.headers.get('cache-control'), path).toBe('no-store');
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
       expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
       const html = await response.text();
       // No inline script or style anywhere: only data blocks (type=application/json) and files from /assets.
       expect(html).not.toMatch(/<script(?![^>]*(type="application\/json"|src="\/assets\/))/);
