@@ -18,7 +18,7 @@ import { LoginThrottle } from './auth/login-throttle.ts';
 import type { SessionCookies } from './auth/session-cookie.ts';
 import type { ConsoleAssets } from './console-assets.ts';
 import type { EventLogReader, EventLogEntry } from './event-log.ts';
-import { SettledTrendCache } from './queries/compliance-trend.ts';
+import { firstUnsettledDay, SettledTrendCache } from './queries/compliance-trend.ts';
 import { Severities } from './queries/console-database.ts';
 import { loadFindingPage } from './queries/finding-page.ts';
 import { loadOrganisationBoard } from './queries/organisation-board.ts';
@@ -222,7 +222,7 @@ export function createConsoleApp(o: ConsoleAppOptions): Hono<Env> {
   app.get('/rules/:rule', async (c) => {
     const name = c.req.param('rule');
     const { rule, known } = o.catalog.lookup(name);
-    const data = await loadRulePage(o.db, name, { now: now(), trendDays: TrendDays, limit: 200, accountName, trendCache });
+    const data = await loadRulePage(o.db, name, { now: now(), trendDays: TrendDays, limit: 200, accountName, trendCache, settledBefore: firstUnsettledDay(now(), o.timezone) });
     if (!known && data.byAccount.length === 0) return page(c, 'Not found', notFound('No rule of this name is in the catalog or in any finding.'), [], 404);
     return page(c, rule.title, ruleView(data, rule, known, view(), TrendDays), [{ label: `Rule ${name}`, href: paths.rule(name) }]);
   });

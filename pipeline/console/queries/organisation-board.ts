@@ -6,7 +6,7 @@ import { figures, loadSnapshot } from '../../report/report-builder.ts';
 import { monthPeriod } from '../../report/report-month.ts';
 import { rankAccounts } from '../../report/rank-accounts.ts';
 import type { AccountReportLine, RankingEntry } from '../../report/monthly-report.ts';
-import { loadComplianceTrend } from './compliance-trend.ts';
+import { firstUnsettledDay, loadComplianceTrend } from './compliance-trend.ts';
 import type { SettledTrendCache, TrendPoint } from './compliance-trend.ts';
 import { complianceRate, NoOpenFindings, Severities } from './console-database.ts';
 import type { OpenCounts } from './console-database.ts';
@@ -53,7 +53,8 @@ export async function loadOrganisationBoard(db: Kysely<Database>, options: Organ
   const now = new Date(options.now);
   const month = DateTime.fromMillis(options.now, { zone: options.timezone }).toFormat('yyyy-MM');
   const period = monthPeriod(month, options.timezone);
-  const [open, latest, trend, previous] = await Promise.all([
+  const settledBefore = firstUnsettledDay(options.now, options.timezone);
+  const [open, { latest, trend }, previous] = await Promise.all([
     // One pass over the open findings gives every breakdown (grouping sets), instead of one scan per table.
     sql<{ dim: Dimension; key: string | null; account_name: string | null; open: number; overdue: number; excepted: number }>`
       select
@@ -68,12 +69,8 @@ export async function loadOrganisationBoard(db: Kysely<Database>, options: Organ
       from findings
       where status = 'open'
       group by grouping sets ((severity), (account_id), (region), (rule), (owner), ())`.execute(db),
-    sql<{ day: string; account_id: string; rule: string; evaluated: number; compliant: number; taken_at: Date }>`
-      select day::text as day, account_id, rule, evaluated, compliant, taken_at
-      from compliance_snapshots
-      where day = (select max(day) from compliance_snapshots)`.execute(db),
-    loadComplianceTrend(db, { days: options.trendDays, ...(options.trendCache ? { cache: options.trendCache } : {}) }),
-    loadSnapshot(db, monthPeriod(period.previousMonth, options.timezone)),
+    latestAndTrend(db, options, settledBefore),
+    previousMonthSnapshot(db, period.previousMonth, options),
   ]);
 
   const counts = (row: { open: number; overdue: number; excepted: number }): OpenCounts => ({ open: Number(row.open), overdue: Number(row.overdue), excepted: Number(row.excepted) });
@@ -130,8 +127,38 @@ export async function loadOrganisationBoard(db: Kysely<Database>, options: Organ
     byRule: lines('rule', rateBy((r) => r.rule), (key) => options.ruleTitle(key)).sort(byUrgency),
     byRegion: lines('region', null, (key) => key).sort(byUrgency),
     byTeam: lines('team', null, (key) => key).sort(byUrgency),
-    ranking: liveRanking(month, period.firstDay, period.lastDay, latest.rows, previous.accounts, (id) => options.accountName(id) ?? openBy.get('account')?.get(id)?.accountName ?? id),
+    ranking: liveRanking(month, period.firstDay, period.lastDay, latest.rows, previous, (id) => options.accountName(id) ?? openBy.get('account')?.get(id)?.accountName ?? id),
   };
+}
+
+/** The latest snapshot's rows, then the trend (whose last day is those rows' totals: not read twice). */
+async function latestAndTrend(db: Kysely<Database>, options: OrganisationBoardOptions, settledBefore: string) {
+  const latest = await sql<{ day: string; account_id: string; rule: string; evaluated: number; compliant: number; taken_at: Date }>`
+      select day::text as day, account_id, rule, evaluated, compliant, taken_at
+      from compliance_snapshots
+      where day = (select max(day) from compliance_snapshots)`.execute(db);
+  const day = latest.rows[0]?.day;
+  const totals = day
+    ? { day, evaluated: latest.rows.reduce((n, r) => n + Number(r.evaluated), 0), compliant: latest.rows.reduce((n, r) => n + Number(r.compliant), 0) }
+    : undefined;
+  const trend = await loadComplianceTrend(db, {
+    days: options.trendDays,
+    settledBefore,
+    ...(totals ? { latest: totals } : {}),
+    ...(options.trendCache ? { cache: options.trendCache } : {}),
+  });
+  return { latest, trend };
+}
+
+/** The previous month's last snapshot per account; kept once no scheduler pass can change it any more (two days on). */
+async function previousMonthSnapshot(db: Kysely<Database>, month: string, options: OrganisationBoardOptions): Promise<ReadonlyMap<string, { evaluated: number; compliant: number }>> {
+  const cached = options.trendCache?.month(month);
+  if (cached) return cached;
+  const previous = monthPeriod(month, options.timezone);
+  const { accounts } = await loadSnapshot(db, previous);
+  const settled = DateTime.fromMillis(options.now, { zone: options.timezone }).minus({ days: 2 }).toISODate()!;
+  if (previous.lastDay <= settled) options.trendCache?.setMonth(month, accounts);
+  return accounts;
 }
 
 /**

@@ -22,7 +22,7 @@ export interface RulePage {
 
 type Dimension = 'account' | 'region' | 'total';
 
-export async function loadRulePage(db: Kysely<Database>, rule: string, options: { now: number; trendDays: number; limit: number; accountName: (id: string) => string | undefined; trendCache?: SettledTrendCache }): Promise<RulePage> {
+export async function loadRulePage(db: Kysely<Database>, rule: string, options: { now: number; trendDays: number; limit: number; accountName: (id: string) => string | undefined; settledBefore: string; trendCache?: SettledTrendCache }): Promise<RulePage> {
   const now = new Date(options.now);
   const [open, rates, trend, findings] = await Promise.all([
     sql<{ dim: Dimension; key: string | null; account_name: string | null; open: number; overdue: number; excepted: number }>`
@@ -39,7 +39,7 @@ export async function loadRulePage(db: Kysely<Database>, rule: string, options: 
     sql<{ account_id: string; evaluated: number; compliant: number }>`
       select account_id, evaluated, compliant from compliance_snapshots
       where rule = ${rule} and day = (select max(day) from compliance_snapshots)`.execute(db),
-    loadComplianceTrend(db, { days: options.trendDays, rule, ...(options.trendCache ? { cache: options.trendCache } : {}) }),
+    loadComplianceTrend(db, { days: options.trendDays, settledBefore: options.settledBefore, rule, ...(options.trendCache ? { cache: options.trendCache } : {}) }),
     selectOpenFindings(db, sql`f.status = 'open' and f.rule = ${rule}`, options.limit),
   ]);
   const counts = (r: { open: number; overdue: number; excepted: number }): OpenCounts => ({ open: Number(r.open), overdue: Number(r.overdue), excepted: Number(r.excepted) });
