@@ -20,6 +20,7 @@ import { registerQueryCommand } from './commands/query-command.ts';
 import { registerOpenSearchRetentionCommand } from './commands/opensearch-retention-command.ts';
 import { registerAccountsCommand } from './commands/accounts-command.ts';
 import { registerReconcileCommand } from './commands/reconcile-command.ts';
+import { registerServeCommand } from './commands/serve-command.ts';
 
 const LogFormats: readonly LogFormat[] = ['json', 'pretty'];
 
@@ -64,6 +65,7 @@ export function buildProgram(context: CliContext): Command {
   registerOpenSearchRetentionCommand(program, context);
   registerAccountsCommand(program, context);
   registerReconcileCommand(program, context);
+  registerServeCommand(program, context);
   return program;
 }
 

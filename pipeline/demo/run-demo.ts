@@ -26,6 +26,8 @@ export interface DemoOptions {
   /** Extra services for the demo's runtime (the console notifier), started with the consumer. */
   readonly services?: (runtime: Runtime) => readonly BackgroundService[];
   readonly signal?: AbortSignal;
+  /** Runs once the demo is done, before its embedded database closes (`demo --serve` keeps the console up in it). */
+  readonly beforeClose?: (runtime: Runtime, summary: DemoSummary) => Promise<void>;
 }
 
 export interface DemoProgress {
@@ -129,7 +131,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       stop.abort();
     }
     report();
-    return await summarize(rt, org, options, byKind, totals);
+    const summary = await summarize(rt, org, options, byKind, totals);
+    await options.beforeClose?.(rt, summary);
+    return summary;
   } finally {
     await runtime?.close();
     client.destroy();

@@ -21,7 +21,7 @@ export interface ReportOptions {
   readonly top?: number;
 }
 
-interface Counts {
+export interface Counts {
   evaluated: number;
   compliant: number;
   openCritical: number;
@@ -98,7 +98,7 @@ export async function buildMonthlyReport(db: Kysely<Database>, options: ReportOp
   });
 }
 
-function figures(c: Counts, prior: { evaluated: number; compliant: number } | null): ReportFigures {
+export function figures(c: Counts, prior: { evaluated: number; compliant: number } | null): ReportFigures {
   const rate = c.evaluated > 0 ? (100 * c.compliant) / c.evaluated : null;
   const previousRate = prior && prior.evaluated > 0 ? (100 * prior.compliant) / prior.evaluated : null;
   return {
@@ -123,7 +123,7 @@ export function round2(value: number | null): number | null {
 }
 
 /** Per account, the month's last snapshot day (the month-end state); an account absent that day has no rate. */
-async function loadSnapshot(db: Kysely<Database>, period: MonthPeriod): Promise<{ day: string | null; accounts: Map<string, { evaluated: number; compliant: number }> }> {
+export async function loadSnapshot(db: Kysely<Database>, period: MonthPeriod): Promise<{ day: string | null; accounts: Map<string, { evaluated: number; compliant: number }> }> {
   const rows = await sql<{ day: string; account_id: string; evaluated: number; compliant: number }>`
     select s.day::text as day, s.account_id, sum(s.evaluated)::int as evaluated, sum(s.compliant)::int as compliant
     from compliance_snapshots s

@@ -7,6 +7,7 @@ import * as findingFactsSync from './migrations/0004-finding-facts-sync.ts';
 import * as unambiguousKeys from './migrations/0005-unambiguous-keys.ts';
 import * as streamIdentityAndClaims from './migrations/0006-stream-identity-and-claims.ts';
 import * as accountsAndReconcile from './migrations/0007-accounts-and-reconcile.ts';
+import * as consoleIndexes from './migrations/0008-console-indexes.ts';
 
 /** Migrations are compiled in (no file-system scan), so the CLI works from any directory and in bundles. */
 export const Migrations: Record<string, Migration> = {
@@ -17,6 +18,7 @@ export const Migrations: Record<string, Migration> = {
   '0005-unambiguous-keys': unambiguousKeys,
   '0006-stream-identity-and-claims': streamIdentityAndClaims,
   '0007-accounts-and-reconcile': accountsAndReconcile,
+  '0008-console-indexes': consoleIndexes,
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -25,7 +25,9 @@ export function registerDemoCommand(program: Command, context: CliContext): void
     .option('--notifications <n>', 'console notification lines to show (no Slack token in the demo)', parseNonNegativeInt, 25)
     .option('--json', 'print the summary as JSON')
     .option('--export <file>', "write the demo's records as ndjson (for `driftwatch replay --file`) instead of running it")
-    .action(async (options: { events: number; shards: number; accounts: number; seed: number; notifications: number; json?: boolean; export?: string }) => {
+    .option('--serve', 'then keep the web console up on the demo\'s data until Ctrl-C')
+    .option('--port <n>', 'port of the console with --serve (0 = any free port)', parseNonNegativeInt, 8080)
+    .action(async (options: { events: number; shards: number; accounts: number; seed: number; notifications: number; json?: boolean; export?: string; serve?: boolean; port: number }) => {
       if (options.export !== undefined) {
         const exported = await exportDemoEvents(options.export, options).catch((error: NodeJS.ErrnoException) => {
           throw new Error(`cannot write ${options.export}: ${error.code ?? error.message}`);
@@ -60,6 +62,17 @@ export function registerDemoCommand(program: Command, context: CliContext): void
             `produced ${formatCount(p.produced)}/${formatCount(p.total)} · processed ${formatCount(p.processed)} · ` +
               `${formatCount(p.eventsPerSecond)} ev/s · opened ${formatCount(p.opened)} · resolved ${formatCount(p.resolved)} · dead letters ${p.deadLetters}`,
           ),
+        // --serve: print the summary, then keep the console up on the demo's (in-memory) database until Ctrl-C.
+        ...(options.serve
+          ? {
+              beforeClose: async (runtime, s) => {
+                progress.done();
+                if (!options.json) context.stdout.write(renderSummary(s));
+                const { serveDemoConsole } = await import('../../console/serve-demo.ts');
+                await serveDemoConsole(runtime, { env: context.env, port: options.port, out: options.json ? context.stderr : context.stdout, logger, signal: stop.signal });
+              },
+            }
+          : {}),
       });
       progress.done();
       stop.abort();
@@ -67,7 +80,7 @@ export function registerDemoCommand(program: Command, context: CliContext): void
         (options.json ? context.stderr : context.stdout).write(`… ${formatCount(notifications.suppressed)} more notification line(s) not shown (--notifications N shows more)\n`);
       }
       if (options.json) return writeJson(context, summary);
-      context.stdout.write(renderSummary(summary));
+      if (!options.serve) context.stdout.write(renderSummary(summary));
     });
 }
 

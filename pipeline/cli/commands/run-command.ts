@@ -131,6 +131,15 @@ export function registerRunCommand(program: Command, context: CliContext): void 
           await server.listen();
           services.push(server);
         }
+        // The web console beside the consumer when DRIFTWATCH_CONSOLE_PORT is set (read-only, same state store); loaded
+        // only then, so a worker without it starts no slower.
+        const webConsole = context.env.DRIFTWATCH_CONSOLE_PORT
+          ? await (await import('../../console/console-server.ts')).ConsoleServer.forRun(context.env, runtime, logger)
+          : null;
+        if (webConsole) {
+          await webConsole.listen();
+          services.push(webConsole);
+        }
         const progress = setInterval(() => logger.info({ ...totals.toJSON(), shards: consumer.runningShards.length, memory: memoryInMiB() }, 'progress'), 10_000);
         progress.unref();
         const background = services.map((service) =>
