@@ -2,9 +2,10 @@
 // The CDK app. `npm run synth` (repo root) writes every template to infra/aws/cdk.out without AWS credentials;
 // `npx cdk deploy` (in infra/aws) runs this same file through cdk.json. Bad input stops it with one line.
 import { readFileSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { buildDriftwatchApp } from '../lib/driftwatch-app.ts';
+import { readNagReport } from '../lib/nag/nag-report.ts';
 import { DeploymentError } from '../lib/settings/deployment-error.ts';
 import { ExampleConfigPath, RepoRoot, loadDeployment } from '../lib/settings/load-deployment.ts';
 
@@ -20,11 +21,11 @@ try {
   }
   const stacks = buildDriftwatchApp(app, deployment);
   const assembly = app.synth();
-  const nag = nagSummary(join(assembly.directory, 'validation-report.json'));
+  const nag = readNagReport(assembly.directory);
   process.stderr.write(
     `driftwatch-aws: ${assembly.stacks.length} stacks (+ the member template) in ${assembly.directory}, ` +
       `runtime ${deployment.settings.runtime}, ${deployment.rules.length} organization rules x ${deployment.settings.regions.length} regions, ` +
-      `cdk-nag AwsSolutions: ${nag.errors} errors, ${nag.warnings} warnings, ${nag.acknowledged} acknowledged; ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+      `cdk-nag AwsSolutions: ${nag.errors.length} errors, ${nag.warnings.length} warnings, ${nag.acknowledged.length} acknowledged; ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
   );
 } catch (error) {
   if (error instanceof DeploymentError) {
@@ -38,20 +39,6 @@ try {
   process.exitCode = 1;
 }
 
-/** Counts of the validation report CDK writes next to the templates (cdk-nag runs as a validation plugin). */
-function nagSummary(reportPath: string): { errors: number; warnings: number; acknowledged: number } {
-  const summary = { errors: 0, warnings: 0, acknowledged: 0 };
-  if (!existsSync(reportPath)) return summary;
-  const report = JSON.parse(readFileSync(reportPath, 'utf8')) as { pluginReports: { pluginName: string; violations: { severity: string; violatingConstructs: unknown[] }[]; suppressedViolations?: { violatingConstructs: unknown[] }[] }[] };
-  for (const plugin of report.pluginReports.filter((p) => p.pluginName === 'AwsSolutions')) {
-    for (const violation of plugin.violations) {
-      if (violation.severity === 'error') summary.errors += violation.violatingConstructs.length;
-      else summary.warnings += violation.violatingConstructs.length;
-    }
-    for (const suppressed of plugin.suppressedViolations ?? []) summary.acknowledged += suppressed.violatingConstructs.length;
-  }
-  return summary;
-}
 
 function cdkJsonContext(): Record<string, unknown> {
   const path = resolve(RepoRoot, 'infra/aws/cdk.json');

@@ -7,6 +7,7 @@ import type { Construct } from 'constructs';
 import { ConsumerBackends } from '../consumer/consumer-backends.ts';
 import { EcsConsumer } from '../consumer/ecs-consumer.ts';
 import { LambdaConsumer } from '../consumer/lambda-consumer.ts';
+import type { DeploymentSettings } from '../settings/deployment-settings.ts';
 import type { Deployment } from '../settings/load-deployment.ts';
 import { RepoRoot } from '../settings/load-deployment.ts';
 import { ComplianceStream } from './compliance-stream.ts';
@@ -26,10 +27,12 @@ export class CentralStack extends Stack {
   readonly backends: ConsumerBackends;
   readonly consumer: EcsConsumer | LambdaConsumer;
   readonly alarms: PipelineAlarms;
+  readonly settings: DeploymentSettings;
 
   constructor(scope: Construct, id: string, props: CentralStackProps) {
     super(scope, id, props);
     const { settings } = props.deployment;
+    this.settings = settings;
 
     const key = new kms.Key(this, 'Key', {
       alias: 'alias/driftwatch',

@@ -82,6 +82,31 @@ export function suppressCentral(stack: CentralStack): void {
       reason: 'AWS-managed policies Lambda needs to write its logs and attach to the VPC (network interfaces); nothing beyond that.',
     },
   ];
+  const searchArn = stack.backends.domain
+    ? `<${Stack.of(stack).getLogicalId(stack.backends.domain.node.defaultChild as CfnElement)}.Arn>`
+    : stack.settings.search.mode === 'existing' && stack.settings.search.auth === 'sigv4' && stack.settings.search.service === 'es'
+      ? stack.settings.search.domainArn
+      : undefined;
+  for (const role of ['Consumer/Task/TaskRole', 'Consumer/StreamHandler/ServiceRole', 'Consumer/OutboxHandler/ServiceRole']) {
+    const lambdaRole = role.includes('Handler');
+    suppressions.push({
+      path: `${role}/DefaultPolicy/Resource`,
+      ids: [...(lambdaRole ? KmsGrant : []), ...(searchArn ? [`AwsSolutions-IAM5[Resource::${searchArn}/*]`] : [])],
+      reason:
+        'OpenSearch HTTP calls (es:ESHttp*) on the one domain, whose index paths need /*; for the Lambda handlers also the data-key variants of KMS on the stack key (sending failed-batch records to the encrypted failure queue).',
+    });
+  }
+  suppressions.push(
+    {
+      path: 'Consumer/FailureQueue/Resource',
+      ids: ['AwsSolutions-SQS3'],
+      reason: "This queue IS a dead-letter destination: the event source mapping's on-failure destination, which cdk-nag cannot see (it only recognizes SQS redrive policies). Its depth is alarmed.",
+    },
+  );
+  const logPolicy = stack.backends.domain?.node.children.find((child) => child.node.id.startsWith('ESLogGroupPolicy'));
+  if (logPolicy) {
+    acknowledge(logPolicy, ['AwsSolutions-IAM5[Resource::*]'], "CDK's custom resource that lets the OpenSearch domain write its slow/app logs: logs:PutResourcePolicy has no resource-level permissions.");
+  }
   apply(stack, suppressions);
   // CDK's own helper Lambdas (log retention of the Aurora log group, OpenSearch log resource policy).
   for (const child of stack.node.children) {
