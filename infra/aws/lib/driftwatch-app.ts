@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { App, DefaultStackSynthesizer, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CentralStack } from './central/central-stack.ts';
@@ -32,8 +33,16 @@ export function buildDriftwatchApp(app: App, deployment: Deployment, options: Bu
   const { settings } = deployment;
   const management = { account: settings.managementAccount, region: settings.centralRegion };
 
+  // The central stack first: its inputs (Lambda bundles) fail fastest.
+  const central = new CentralStack(app, 'driftwatch-central', {
+    env: { account: settings.centralAccount, region: settings.centralRegion },
+    description: 'driftwatch central account: org-only event bus, Kinesis stream, S3 archive, consumer, alarms',
+    deployment,
+    ...(options.lambdaBundleDir ? { lambdaBundleDir: options.lambdaBundleDir } : {}),
+  });
   const failOnNag = app.node.tryGetContext(FailSynthContext) as unknown;
-  const memberApp = new App({ analyticsReporting: false, context: failOnNag === undefined ? {} : { [FailSynthContext]: failOnNag } });
+  // Synthesized on its own (no bootstrap resources, parameters instead of context) next to the app's templates.
+  const memberApp = new App({ outdir: join(app.outdir, 'member-template'), analyticsReporting: false, context: failOnNag === undefined ? {} : { [FailSynthContext]: failOnNag } });
   const member = new MemberStack(memberApp, 'driftwatch-member', {
     synthesizer: new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }),
     description: 'driftwatch member account: forward AWS Config compliance changes; custom-rule evaluator role',
@@ -43,12 +52,6 @@ export function buildDriftwatchApp(app: App, deployment: Deployment, options: Bu
   const memberAssembly = memberApp.synth();
   const memberArtifact = memberAssembly.getStackByName(member.stackName);
 
-  const central = new CentralStack(app, 'driftwatch-central', {
-    env: { account: settings.centralAccount, region: settings.centralRegion },
-    description: 'driftwatch central account: org-only event bus, Kinesis stream, S3 archive, consumer, alarms',
-    deployment,
-    ...(options.lambdaBundleDir ? { lambdaBundleDir: options.lambdaBundleDir } : {}),
-  });
   const forwarding = new ForwardingStack(app, 'driftwatch-forwarding', {
     env: management,
     description: 'driftwatch: StackSet forwarding compliance changes from every member account and region',
