@@ -88,6 +88,15 @@ describe('ECS runtime, Aurora, two regions', () => {
       expect.arrayContaining(['AWS/Kinesis/GetRecords.IteratorAgeMilliseconds', 'AWS/SQS/ApproximateNumberOfMessagesVisible', 'AWS/Firehose/DeliveryToS3.Success', 'AWS/Firehose/DeliveryToS3.DataFreshness', 'ECS/ContainerInsights/RunningTaskCount', 'AWS/Events/FailedInvocations']),
     );
     central.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'secops@example.com' });
+    // The topic and the DLQ are encrypted with the stack key: CloudWatch and EventBridge must be able to use it.
+    central.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'events.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Condition: { StringEquals: { 'aws:SourceAccount': '666666666666' } } }),
+          Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Condition: { StringEquals: { 'aws:SourceAccount': '666666666666' } } }),
+        ]),
+      },
+    });
   });
 
   it('runs `driftwatch run` on Fargate: health check on /healthz, secrets from Secrets Manager, least-privilege roles', () => {
