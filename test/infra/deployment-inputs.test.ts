@@ -74,6 +74,9 @@ describe('deployment inputs', () => {
   it('stops on an unknown region, naming it', () => {
     expect(failure(() => load({ ...BaseSettings, regions: ['eu-west-1', 'eu-wset-1'] }))).toMatch(/is invalid: regions\.1: unknown AWS region "eu-wset-1"$/);
     expect(failure(() => load({ ...BaseSettings, centralRegion: 'mars-north-1' }))).toMatch(/centralRegion: unknown AWS region "mars-north-1"$/);
+    expect(failure(() => load({ ...BaseSettings, globalResourcesRegion: 'ap-south-1' }))).toBe(
+      "region ap-south-1 (globalResourcesRegion, else centralRegion) is not in regions: the member stacks create the custom rules' evaluator role there",
+    );
   });
 
   it('stops when ProductionOnly rules have no registry to exclude non-production accounts', () => {

@@ -63,6 +63,10 @@ export function loadDeployment(input: LoadDeploymentInput): Deployment {
     throw new DeploymentError(`consumerEnvironment.${reserved[0]} is set by the app (endpoints from the settings, secrets from Secrets Manager only)`);
   }
 
+  const evaluatorRegion = settings.globalResourcesRegion ?? settings.centralRegion;
+  if (!settings.regions.includes(evaluatorRegion)) {
+    throw new DeploymentError(`region ${evaluatorRegion} (globalResourcesRegion, else centralRegion) is not in regions: the member stacks create the custom rules' evaluator role there`);
+  }
   const registry = settings.accountRegistry
     ? parseWith(AccountRegistryFile, readStructuredFile(settings.accountRegistry, 'account registry'), `account registry file ${settings.accountRegistry}`)
     : undefined;
