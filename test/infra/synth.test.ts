@@ -119,6 +119,9 @@ describe('ECS runtime, Aurora, two regions', () => {
     const environment = JSON.stringify((taskDefinition['Properties'] as { ContainerDefinitions: { Environment: unknown }[] }).ContainerDefinitions[0]!.Environment);
     expect(environment).not.toMatch(/SLACK_TOKEN|PGPASSWORD|xoxb/);
     central.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+    // Zones are named, not looked up: synth needs no credentials and never writes placeholder zones.
+    const zones = Object.values(central.findResources('AWS::EC2::Subnet')).map((subnet) => (subnet['Properties'] as { AvailabilityZone: string }).AvailabilityZone);
+    expect([...new Set(zones)].sort()).toEqual(['eu-west-1a', 'eu-west-1b']);
 
     const policies = Object.values(central.findResources('AWS::IAM::Policy')).map((p) => ({ roles: JSON.stringify((p['Properties'] as { Roles: unknown }).Roles), statements: JSON.stringify((p['Properties'] as { PolicyDocument: unknown }).PolicyDocument) }));
     const taskRole = policies.find((p) => /ConsumerTaskTaskRole/.test(p.roles))!;

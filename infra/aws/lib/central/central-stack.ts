@@ -29,6 +29,15 @@ export class CentralStack extends Stack {
   readonly alarms: PipelineAlarms;
   readonly settings: DeploymentSettings;
 
+  /**
+   * Named zones instead of CDK's lookup of the account's zones: synth needs no credentials (also under the CDK CLI)
+   * and the template never holds placeholder zones. An existing VPC brings its own.
+   */
+  override get availabilityZones(): string[] {
+    if (this.settings.vpc) return [...this.settings.vpc.availabilityZones];
+    return [`${this.settings.centralRegion}a`, `${this.settings.centralRegion}b`];
+  }
+
   constructor(scope: Construct, id: string, props: CentralStackProps) {
     super(scope, id, props);
     const { settings } = props.deployment;

@@ -49,6 +49,7 @@ export class ConsumerBackends extends Construct {
           privateSubnetIds: settings.vpc.privateSubnetIds,
         })
       : new ec2.Vpc(this, 'Vpc', {
+          // The stack names its zones (CentralStack.availabilityZones): no lookup, no credentials at synth.
           maxAzs: 2,
           natGateways: 1,
           subnetConfiguration: [
