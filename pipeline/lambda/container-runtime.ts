@@ -58,6 +58,7 @@ export class ContainerRuntime {
     const settings = loadSettings(env);
     // The embedded database would live and die with one container: state must be shared and durable.
     if (!settings.DATABASE_URL) throw new LambdaConfigError('DATABASE_URL is required in Lambda (the embedded database is for the demo only)');
-    return createRuntime(settings, this.logger, this.#options.runtime);
+    // Like `run`, the consumer brings its schema up to date at start (kysely's lock keeps concurrent cold starts safe).
+    return createRuntime(settings, this.logger, { migrate: true, ...this.#options.runtime });
   }
 }

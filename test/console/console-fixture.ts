@@ -95,7 +95,8 @@ export async function startConsoleFixture(options: { env?: Record<string, string
     await new Escalator({ db: harness.database.db, sla, securityChannel: '#security' }).escalateDue(now, new AbortController().signal);
     await harness.drainUntilSettled(harness.notifier());
     const yesterday = now - D;
-    await takeComplianceSnapshot(harness.database.db, sla.localDate(yesterday), yesterday);
+    // On the first day of a month yesterday IS last month's end: its snapshot stays the baseline taken above.
+    if (sla.localDate(yesterday) > lastMonthEnd.toISODate()!) await takeComplianceSnapshot(harness.database.db, sla.localDate(yesterday), yesterday);
     await takeComplianceSnapshot(harness.database.db, sla.localDate(now), now);
 
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });

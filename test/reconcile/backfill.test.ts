@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { normalizeRuleName } from '../../stages/enrich/normalize-rule-name.ts';
 import { ConfigEstate } from '../aws-server/config/config-estate.ts';
 import type { AwsJsonServer } from '../aws-server/aws-json-server.ts';
 import { Accounts, SlackHarness } from '../notify/slack/slack-harness.ts';
@@ -33,7 +34,7 @@ describe('first reconcile into an empty store = the backfill', () => {
     const expected = new Map<string, string>();
     for (const e of estate.evaluations()) {
       if (e.compliance !== 'NON_COMPLIANT') continue;
-      const { rule } = harness.runtime.catalog.lookup(keyOf(e).split('|')[2]!);
+      const { rule } = harness.runtime.catalog.lookup(normalizeRuleName(e.configRuleName));
       const inScope = rule.scope === 'All' || environment.get(e.accountId) === 'production';
       if (inScope) expected.set(keyOf(e), rule.severity);
     }

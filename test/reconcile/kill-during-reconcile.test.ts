@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { normalizeRuleName } from '../../stages/enrich/normalize-rule-name.ts';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,7 +85,7 @@ describe('kill -9 during reconcile, then restart', () => {
     const environment = new Map(Accounts.map((a) => [a.id, a.environment]));
     const expected = estate
       .evaluations()
-      .filter((e) => e.compliance === 'NON_COMPLIANT' && (harness.runtime.catalog.lookup(keyOf(e).split('|')[2]!).rule.scope === 'All' || environment.get(e.accountId) === 'production'))
+      .filter((e) => e.compliance === 'NON_COMPLIANT' && (harness.runtime.catalog.lookup(normalizeRuleName(e.configRuleName)).rule.scope === 'All' || environment.get(e.accountId) === 'production'))
       .map(keyOf)
       .sort();
     const findings = await harness.database.db.selectFrom('findings').select(['evaluation_key', 'status']).execute();

@@ -13,6 +13,7 @@ import type { AwsJsonServer } from '../aws-server/aws-json-server.ts';
 import { Accounts, SlackHarness } from '../notify/slack/slack-harness.ts';
 import { complianceEvent } from '../support/events.ts';
 import { expectedFindings } from '../support/oracle.ts';
+import { evaluationKeyOf } from '../../stages/enrich/enriched-event.ts';
 import { ensureOpenSearch } from '../support/opensearch.ts';
 import { dropIndexPrefix } from '../support/local-stack.ts';
 import { countDocuments } from '../support/stack-queries.ts';
@@ -38,7 +39,8 @@ function streamOf(evaluations: readonly ConfigEvaluation[]): ComplianceChangeEve
 }
 
 /** Parts of a key as a comparable string (columns, never a split evaluation key). */
-const parts = (r: { account_id: string; region: string; rule: string; resource_type: string; resource_id: string }) => [r.account_id, r.region, r.rule, r.resource_type, r.resource_id].join('|');
+// The key of a row's own columns, as the oracle builds it (never parsed back).
+const parts = (r: { account_id: string; region: string; rule: string; resource_type: string; resource_id: string }) => evaluationKeyOf(r.account_id, r.region, r.rule, r.resource_type, r.resource_id);
 
 describe('reconcile repairs what the stream missed', () => {
   let aws: AwsJsonServer;
@@ -75,7 +77,7 @@ describe('reconcile repairs what the stream missed', () => {
     const open = await harness.database.db.selectFrom('findings').select(['account_id', 'region', 'rule', 'resource_type', 'resource_id']).where('status', '=', 'open').execute();
     expect(open.map(parts).sort()).toEqual(expectedOpen);
     const evaluations = await harness.database.db.selectFrom('evaluations').select(['account_id', 'region', 'rule', 'resource_type', 'resource_id', 'compliance']).execute();
-    const finalByParts = new Map(estate.evaluations().map((e) => [[e.accountId, e.region, normalizeRuleName(e.configRuleName), e.resourceType, e.resourceId].join('|'), e.compliance]));
+    const finalByParts = new Map(estate.evaluations().map((e) => [evaluationKeyOf(e.accountId, e.region, normalizeRuleName(e.configRuleName), e.resourceType, e.resourceId), e.compliance]));
     expect(new Map(evaluations.map((r) => [parts(r), r.compliance]))).toEqual(finalByParts);
   });
 

@@ -93,7 +93,8 @@ describe('track: the out-of-scope resolution', () => {
 });
 
 describe('the Slack planner honours the backfill mark', () => {
-  const settings = loadSettings({ SLACK_SECURITY_CHANNEL: '#security' });
+  // Medium stays with the owner alone, so the plan has one group (security gets every severity by default).
+  const settings = loadSettings({ SLACK_SECURITY_CHANNEL: '#security', SLACK_SECURITY_SEVERITIES: 'Critical' });
   const planner = new DeliveryPlanner(slackNotifierConfigFrom(settings), new MessageFormatter({ catalog: RuleCatalog.builtIn() }));
   const finding = {
     findingId: 'f1', evaluationKey: 'k1', accountId: '111122223333', accountName: 'payments-prod', region: 'eu-west-1', rule: 'elb-logging-enabled',
