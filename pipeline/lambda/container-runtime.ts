@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { loadSettings } from '../config/load-settings.ts';
 import { createLogger } from '../logging/create-logger.ts';
 import { createRuntime } from '../runtime/create-runtime.ts';
+import { resolveSecrets } from './resolve-secrets.ts';
 import type { Runtime, RuntimeOptions } from '../runtime/create-runtime.ts';
 
 /**
@@ -54,7 +55,10 @@ export class ContainerRuntime {
   }
 
   async #build(): Promise<Runtime> {
-    const env = { ...LambdaDefaults, ...(this.#options.env ?? process.env) };
+    const source = this.#options.env ?? process.env;
+    // Secrets named by DRIFTWATCH_SECRETS land in the process environment, where node-postgres and the settings read them.
+    await resolveSecrets(source);
+    const env = { ...LambdaDefaults, ...source };
     const settings = loadSettings(env);
     // The embedded database would live and die with one container: state must be shared and durable.
     if (!settings.DATABASE_URL) throw new LambdaConfigError('DATABASE_URL is required in Lambda (the embedded database is for the demo only)');

@@ -237,6 +237,7 @@ describe('Lambda runtime, existing database, new OpenSearch domain, provisioned 
       PGPASSWORD: { secretArn: 'arn:aws:secretsmanager:eu-west-1:666666666666:secret:driftwatch/db-AbCdEf', jsonKey: 'password' },
     });
     expect(variables).not.toHaveProperty('PGPASSWORD');
+    expect(variables['NODE_EXTRA_CA_CERTS']).toBe('/var/runtime/ca-cert.pem');
     const policies = JSON.stringify(central.findResources('AWS::IAM::Policy'));
     expect(policies).toMatch(/secretsmanager:GetSecretValue/);
     expect(policies).toMatch(/kinesis:GetRecords/);

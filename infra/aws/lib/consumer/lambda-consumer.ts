@@ -48,6 +48,8 @@ export class LambdaConsumer extends Construct {
     const environment: Record<string, string> = {
       ...backends.environment,
       KINESIS_STREAM: props.stream.streamName,
+      // Node 20+ runtimes no longer trust the Amazon RDS CAs by default: sslmode=verify-full needs the runtime's bundle.
+      NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
       [SecretsVariable]: JSON.stringify(
         Object.fromEntries(Object.entries(backends.secrets).map(([name, value]) => [name, { secretArn: value.secret.secretArn, ...(value.jsonKey ? { jsonKey: value.jsonKey } : {}) }])),
       ),
