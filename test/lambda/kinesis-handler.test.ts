@@ -20,6 +20,14 @@ import { readShards, runMapping } from './event-source-mapping.ts';
 import type { MappingStats } from './event-source-mapping.ts';
 
 const logger = pino({ level: 'silent' });
+
+/** A valid event with its own id whose resource id Postgres cannot store (JSON.stringify writes \u0000 and \ud83d escapes). */
+function refused(data: Buffer, id: string, resourceId: string): Buffer {
+  const event = JSON.parse(data.toString('utf8'));
+  event.id = id;
+  event.detail.resourceId = resourceId;
+  return Buffer.from(JSON.stringify(event));
+}
 const StreamArn = 'arn:aws:kinesis:us-east-1:123456789012:stream/lambda-esm';
 
 /** Faults planned by event id, each happening once: a sink failure, a sink that hangs past the time budget, a lost response. */
@@ -86,8 +94,12 @@ describe('Lambda Kinesis handler under an event source mapping (ReportBatchItemF
       { kind: 'malformed', data: Buffer.concat([valid.data.subarray(0, valid.data.length - 1), Buffer.from(',"x":"\xff\xfe"}', 'latin1')]), partitionKey: valid.partitionKey },
       { kind: 'malformed', data: Buffer.from(`{"pad":"${'x'.repeat(300_000)}"}`), partitionKey: 'poison-oversize' },
       { kind: 'malformed', data: Buffer.from('{"version":"0","id":"poison","detail-type":"Config Rules Compliance Change"}'), partitionKey: 'poison-shape' },
+      // Valid JSON that Postgres refuses (issue 9): a NUL in a text field, an unpaired surrogate escape. They must be
+      // dead letters, never a batch the mapping retries forever.
+      { kind: 'malformed', data: refused(event(7).data, 'poison-nul', 'bucket\u0000nul'), partitionKey: 'poison-nul' },
+      { kind: 'malformed', data: refused(event(9).data, 'poison-surrogate', 'bucket-\ud83d'), partitionKey: 'poison-surrogate' },
     ];
-    const all = [...deliveries.slice(0, 300), poison[0]!, ...deliveries.slice(300, 900), poison[1]!, ...deliveries.slice(900), poison[2]!];
+    const all = [...deliveries.slice(0, 300), poison[0]!, poison[3]!, ...deliveries.slice(300, 900), poison[1]!, ...deliveries.slice(900), poison[4]!, poison[2]!];
     traffic = trafficOf(org, all);
     stack = await startLocalStack({ name: 'lambda-esm', shards: 4, org });
     await putRecords(stack.kinesis, stack.streamName, all);
