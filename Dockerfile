@@ -17,7 +17,6 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     DRIFTWATCH_METRICS_PORT=9464 \
     DRIFTWATCH_METRICS_HOST=0.0.0.0 \
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true \
     NODE_EXTRA_CA_CERTS=/etc/ssl/certs/rds-global-bundle.pem
 # Amazon RDS/Aurora certificates are not in Node's CA store: trusted here so DATABASE_URL can use sslmode=verify-full.
 ADD --chmod=644 https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem /etc/ssl/certs/rds-global-bundle.pem

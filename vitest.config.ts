@@ -8,7 +8,7 @@ export default defineConfig({
     // Two cores: files run two at a time, each against its own database.
     maxWorkers: 2,
     pool: 'forks',
-    // Versions are pinned in the lock file; the SDK's Node 22 notice would only bury test output.
+    // Tests also run on a developer's older Node; the SDK's Node 22 notice would only bury their output.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

@@ -69,7 +69,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       LOG_LEVEL: 'info',
       ...(openSearchUrl ? { OPENSEARCH_URL: openSearchUrl, OPENSEARCH_INDEX_PREFIX: indexPrefix } : {}),
       ...(slack ? { SLACK_TOKEN: slack.token, SLACK_API_URL: slack.url } : {}),
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...overrides,
     }),
     close: async () => {
