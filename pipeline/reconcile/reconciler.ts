@@ -100,6 +100,14 @@ interface OpenBatch {
   readonly closes: ReconcileTally[][];
 }
 
+/** Where one account's comparison goes. */
+interface AccountSink {
+  /** A promise when the caller flushes (the comparison waits for it), nothing otherwise. */
+  difference(difference: Difference): Promise<void> | undefined;
+  /** A page compared: how many results it held (after the rule filter and duplicates). */
+  page?(results: number): void;
+}
+
 function openBatch(now: number): OpenBatch {
   return { openedAt: now, differences: [], closes: [] };
 }
@@ -214,48 +222,21 @@ export class Reconciler {
     try {
       for (let index = run.next_account; index < run.accounts.length; index++) {
         lanes.throwIfFailed();
-        const accountId = run.accounts[index]!;
-        const tallies = new Map<string, ReconcileTally>();
-        const tallyOf = (rule: string) => {
-          let tally = tallies.get(rule);
-          if (!tally) tallies.set(rule, (tally = emptyTally(accountId, rule)));
-          return tally;
-        };
-        const stored = await this.#stored(accountId, run.rule_filter);
-        const seen = new Set<string>();
-        for await (const page of readAhead(this.#deps.reader.pages(accountId))) {
-          pages++;
-          for (const result of page.results) {
-            if (run.rule_filter && result.rule !== run.rule_filter) continue;
-            const key = evaluationKeyOf(result.accountId, result.region, result.rule, result.resourceType, result.resourceId);
-            if (seen.has(key)) continue;
-            seen.add(key);
-            const tally = tallyOf(result.rule);
-            tally.evaluations++;
-            evaluations++;
-            const difference = this.#compare(run, key, result, stored.get(key), tally);
-            if (difference) {
-              batch.differences.push({ record: difference, tally });
-              differences++;
-            }
-          }
-          if (batch.differences.length >= BatchSize) await flush();
-          options.onProgress?.({ runId: run.run_id, accountsDone: cursor, accountsTotal: run.accounts.length, evaluations, differences, pages });
-        }
-        for (const [key, row] of stored) {
-          if (seen.has(key)) continue;
-          const record = this.#gone(run, key, row, startedAt - options.graceMs);
-          if (!record) continue;
-          const tally = tallyOf(row.rule);
-          tally.gone++;
-          tally.differences++;
-          differences++;
-          batch.differences.push({ record, tally });
-          if (batch.differences.length >= BatchSize) await flush();
-        }
-        batch.closes.push([...tallies.values()]);
+        const tallies = await this.#compareAccount(run, run.accounts[index]!, startedAt - options.graceMs, {
+          difference: (difference) => {
+            batch.differences.push(difference);
+            differences++;
+            return batch.differences.length >= BatchSize ? flush() : undefined;
+          },
+          page: (results) => {
+            pages++;
+            evaluations += results;
+            options.onProgress?.({ runId: run.run_id, accountsDone: cursor, accountsTotal: run.accounts.length, evaluations, differences, pages });
+          },
+        });
+        batch.closes.push(tallies);
         // A batch of few differences still closes after GroupMs, so the cursor keeps moving on a quiet repair.
-        if (batch.differences.length >= BatchSize || performance.now() - batch.openedAt >= GroupMs) await flush();
+        if (performance.now() - batch.openedAt >= GroupMs) await flush();
       }
       if (batch.differences.length > 0 || batch.closes.length > 0) await flush();
     } catch (error) {
@@ -266,6 +247,51 @@ export class Reconciler {
     }
     await lanes.drain();
     await commits;
+  }
+
+  /**
+   * One account: the aggregator's results against the stored evaluations, then the stored ones Config no longer
+   * reports (older than `cutoff`). Each difference goes to `sink.difference` (awaited: the caller may flush there);
+   * returns the account's tallies per rule.
+   */
+  async #compareAccount(run: ReconcileRun, accountId: string, cutoff: number, sink: AccountSink): Promise<ReconcileTally[]> {
+    const tallies = new Map<string, ReconcileTally>();
+    const tallyOf = (rule: string) => {
+      let tally = tallies.get(rule);
+      if (!tally) tallies.set(rule, (tally = emptyTally(accountId, rule)));
+      return tally;
+    };
+    const stored = await this.#stored(accountId, run.rule_filter);
+    const seen = new Set<string>();
+    for await (const page of readAhead(this.#deps.reader.pages(accountId))) {
+      let results = 0;
+      for (const result of page.results) {
+        if (run.rule_filter && result.rule !== run.rule_filter) continue;
+        const key = evaluationKeyOf(result.accountId, result.region, result.rule, result.resourceType, result.resourceId);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const tally = tallyOf(result.rule);
+        tally.evaluations++;
+        results++;
+        const record = this.#compare(run, key, result, stored.get(key), tally);
+        if (!record) continue;
+        // Awaited only when the caller flushes: tens of thousands of differences, one microtask each otherwise.
+        const flushing = sink.difference({ record, tally });
+        if (flushing) await flushing;
+      }
+      sink.page?.(results);
+    }
+    for (const [key, row] of stored) {
+      if (seen.has(key)) continue;
+      const record = this.#gone(run, key, row, cutoff);
+      if (!record) continue;
+      const tally = tallyOf(row.rule);
+      tally.gone++;
+      tally.differences++;
+      const flushing = sink.difference({ record, tally });
+      if (flushing) await flushing;
+    }
+    return [...tallies.values()];
   }
 
   async #stored(accountId: string, rule: string | null): Promise<Map<string, StoredEvaluation>> {
@@ -353,28 +379,7 @@ export class Reconciler {
     const all: ReconcileTally[] = [];
     for (const accountId of run.accounts) {
       signal.throwIfAborted();
-      const tallies = new Map<string, ReconcileTally>();
-      const tallyOf = (rule: string) => tallies.get(rule) ?? tallies.set(rule, emptyTally(accountId, rule)).get(rule)!;
-      const stored = await this.#stored(accountId, run.rule_filter);
-      const seen = new Set<string>();
-      for await (const page of this.#deps.reader.pages(accountId)) {
-        for (const result of page.results) {
-          if (run.rule_filter && result.rule !== run.rule_filter) continue;
-          const key = evaluationKeyOf(result.accountId, result.region, result.rule, result.resourceType, result.resourceId);
-          if (seen.has(key)) continue;
-          seen.add(key);
-          const tally = tallyOf(result.rule);
-          tally.evaluations++;
-          this.#compare(run, key, result, stored.get(key), tally);
-        }
-      }
-      for (const [key, row] of stored) {
-        if (seen.has(key) || !this.#gone(run, key, row, startedAt - options.graceMs)) continue;
-        const tally = tallyOf(row.rule);
-        tally.gone++;
-        tally.differences++;
-      }
-      all.push(...tallies.values());
+      all.push(...(await this.#compareAccount(run, accountId, startedAt - options.graceMs, { difference: () => undefined })));
     }
     return this.#report(run, all, { resumed: false, dryRun: true, finishedAt: this.#now() });
   }
