@@ -208,7 +208,9 @@ export class Reconciler {
           if (outcome) d.tally[outcome]++;
         }
       });
-      commits = Promise.all([commits, done]).then(async () => {
+      // After the previous link has settled (never only after the first rejection, as Promise.all would): once the
+      // chain has settled, no cursor write of this run is still on its way.
+      commits = commits.then(() => done).then(async () => {
         if (closing.closes.length === 0) return;
         const from = cursor;
         cursor += closing.closes.length;
@@ -239,14 +241,15 @@ export class Reconciler {
         if (performance.now() - batch.openedAt >= GroupMs) await flush();
       }
       if (batch.differences.length > 0 || batch.closes.length > 0) await flush();
+      await lanes.drain();
+      await commits;
     } catch (error) {
-      // Stop the batches in flight before the run reports its failure (their cursor never moves).
+      // Stop the batches in flight and let every cursor write settle before the run reports its failure: a write
+      // landing later would move the cursor under the run that resumes this one.
       lanes.fail(error);
       await Promise.allSettled([lanes.drain(), commits]);
       throw error;
     }
-    await lanes.drain();
-    await commits;
   }
 
   /**

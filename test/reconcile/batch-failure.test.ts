@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../pipeline/config/load-settings.ts';
@@ -23,9 +24,10 @@ describe('a batch that fails while others are in flight', () => {
   let database: TestDatabase;
   let runtime: Runtime;
   let commits = 0;
-  let failAt = 2;
+  let failAt = 3;
   let failure: unknown;
   let cursorAfterFailure = -1;
+  let cursorLater = -1;
   let report: ReconcileReport;
 
   beforeAll(async () => {
@@ -38,6 +40,10 @@ describe('a batch that fails while others are in flight', () => {
         beforeCommit: async (batch) => {
           if (batch.source === 'reconcile' && ++commits === failAt) throw new InjectedCommitFailure('commit refused (test)');
         },
+        // The batches before the failing one finish late: their cursor writes are still on their way when it fails.
+        afterCommit: async (batch) => {
+          if (batch.source === 'reconcile' && failAt > 0 && commits < failAt) await sleep(800);
+        },
       },
     });
     failure = await reconcile(runtime).then(() => null, (error: unknown) => error);
@@ -45,6 +51,8 @@ describe('a batch that fails while others are in flight', () => {
     const run = await db.selectFrom('reconcile_runs').select(['next_account', 'status']).executeTakeFirstOrThrow();
     expect(run.status).toBe('running');
     cursorAfterFailure = run.next_account;
+    await sleep(1_500);
+    cursorLater = (await db.selectFrom('reconcile_runs').select('next_account').executeTakeFirstOrThrow()).next_account;
     failAt = 0;
     report = await reconcile(runtime);
   }, 180_000);
@@ -59,6 +67,8 @@ describe('a batch that fails while others are in flight', () => {
     expect(failure).toBeInstanceOf(InjectedCommitFailure);
     expect(cursorAfterFailure).toBeGreaterThanOrEqual(0);
     expect(cursorAfterFailure).toBeLessThan(accounts.length);
+    // Every cursor write of the failed run had settled when it reported the failure: none lands under the next run.
+    expect(cursorLater).toBe(cursorAfterFailure);
   });
 
   it('the next run resumes and ends with the counts and findings of an uninterrupted backfill', async () => {
