@@ -7,7 +7,7 @@
  *  3. the backfill: `driftwatch reconcile` into an empty database (child process): every evaluation goes through the
  *     stages, Postgres and OpenSearch (when a node answers on 127.0.0.1:9200);
  *  4. a repair: 5% of the evaluations changed, `driftwatch reconcile` again.
- * Progress on stderr; a table on stdout (`--json`: JSON). Needs Postgres on 127.0.0.1:5432 like the tests.
+ * Progress on stderr; a table on stdout (`--json`: JSON). BENCH_RECONCILE_CPU_PROF=<dir> profiles the driftwatch children. Needs Postgres on 127.0.0.1:5432 like the tests.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -37,10 +37,13 @@ interface ChildResult {
 }
 
 let childPid = -1;
+// BENCH_RECONCILE_CPU_PROF=<dir>: each driftwatch child writes a V8 CPU profile there (open in Chrome DevTools).
+const cpuProfDir = process.env.BENCH_RECONCILE_CPU_PROF;
 
 function cli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<ChildResult> {
   const started = performance.now();
-  const child = spawn(process.execPath, [Bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const profile = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
+  const child = spawn(process.execPath, [...profile, Bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   childPid = child.pid ?? -1;
   let stdout = '';
   let stderr = '';

@@ -126,7 +126,7 @@ export const Settings = z.object({
   DRIFTWATCH_RECONCILE_INTERVAL_MS: Int(0, 604_800_000)
     .refine((ms) => ms === 0 || ms >= 60_000, { error: 'expected 0 (never inside run) or at least 60000' })
     .default(86_400_000),
-  /** How a first reconcile into an empty database announces its findings: one digest per channel and rule, nothing, or one alert each. */
+  /** How a first reconcile into an empty database announces its findings: one digest per channel, nothing, or one alert each. */
   DRIFTWATCH_RECONCILE_BACKFILL: z.enum(['digest', 'silent', 'alert']).default('digest'),
   /** A stored evaluation must be older than this before "Config no longer evaluates it" resolves it (aggregation lags). */
   DRIFTWATCH_RECONCILE_GRACE_MS: Int(0, 604_800_000).default(10_800_000),

@@ -100,7 +100,8 @@ export class AggregatorReader {
         const item = parsed.data;
         const capturedAt = Date.parse(item.configurationItemCaptureTime);
         for (const entry of item.configuration.configRuleList) {
-          const compliance = ComplianceType.safeParse(entry.complianceType);
+          // Upper case in the API's results; the developer guide shows the stored form in lower case: accept both.
+          const compliance = ComplianceType.safeParse(entry.complianceType.toUpperCase());
           if (!compliance.success) continue;
           results.push({
             accountId: item.accountId,

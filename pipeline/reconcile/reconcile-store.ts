@@ -75,16 +75,16 @@ export class ReconcileStore {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  /** An account is done: its tallies and the cursor move in one transaction, only while this worker owns the run. */
-  async completeAccount(runId: string, owner: string, index: number, tallies: readonly ReconcileTally[], now: number): Promise<void> {
+  /** Accounts [from, to) are done: their tallies and the cursor move in one transaction, only while this worker owns the run. */
+  async completeAccounts(runId: string, owner: string, from: number, to: number, tallies: readonly ReconcileTally[], now: number): Promise<void> {
     await this.#db.transaction().execute(async (trx) => {
       const moved = await trx
         .updateTable('reconcile_runs')
-        .set({ next_account: index + 1, heartbeat_at: new Date(now) })
+        .set({ next_account: to, heartbeat_at: new Date(now) })
         .where('run_id', '=', runId)
         .where('owner', '=', owner)
         .where('status', '=', 'running')
-        .where('next_account', '=', index)
+        .where('next_account', '=', from)
         .executeTakeFirst();
       if (Number(moved.numUpdatedRows) !== 1) throw new ReconcileClaimLostError(`reconcile run ${runId} is no longer ours`);
       if (tallies.length === 0) return;

@@ -5,6 +5,7 @@ import type { RawRecord } from '../../stages/decode/decode-stage.ts';
 import type { Item } from '../../stages/stage.ts';
 import type { Runtime } from '../runtime/create-runtime.ts';
 import type { AggregatorReader, AggregatorResult } from './aggregator-reader.ts';
+import { BatchLanes } from './batch-lanes.ts';
 import { ReconcileBusyError, ReconcileStore } from './reconcile-store.ts';
 import type { ReconcileRun } from './reconcile-store.ts';
 import { driftRate, emptyTally, totalsOf } from './reconcile-tally.ts';
@@ -66,6 +67,10 @@ export interface ReconcilerDependencies {
 const ShardId = 'reconcile';
 /** Differences fed through the stages per batch: large enough for throughput, small enough for one transaction. */
 const BatchSize = 2_000;
+/** Batches processed at once (each by its own processor, each holding a database connection while it commits). */
+const Lanes = 3;
+/** A batch that already closes accounts is flushed after this long, however few differences it holds. */
+const GroupMs = 500;
 const HeartbeatMs = 10_000;
 /** A run whose heartbeat is older than this is taken over by the next reconcile. */
 export const StaleRunMs = 60_000;
@@ -85,6 +90,26 @@ interface StoredEvaluation {
 interface Difference {
   readonly record: Item<RawRecord>;
   readonly tally: ReconcileTally;
+}
+
+/** Differences on their way to the stages, and the accounts (their tallies) whose last differences they hold. */
+interface OpenBatch {
+  /** performance.now() when opened: grouping is about throughput, not the run's clock. */
+  readonly openedAt: number;
+  readonly differences: Difference[];
+  readonly closes: ReconcileTally[][];
+}
+
+/** Where one account's comparison goes. */
+interface AccountSink {
+  /** A promise when the caller flushes (the comparison waits for it), nothing otherwise. */
+  difference(difference: Difference): Promise<void> | undefined;
+  /** A page compared: how many results it held (after the rule filter and duplicates). */
+  page?(results: number): void;
+}
+
+function openBatch(now: number): OpenBatch {
+  return { openedAt: now, differences: [], closes: [] };
 }
 
 /**
@@ -154,68 +179,122 @@ export class Reconciler {
     return [...new Set([...aggregated, ...stored.map((row) => row.account_id)])].sort();
   }
 
+  /**
+   * Accounts in order, their differences in batches of up to BatchSize that span accounts (a repair finds a few dozen
+   * per account; one batch each cost a commit, a bulk and a settle per account), flushed by `Lanes` processors at once
+   * so that our CPU, Postgres and OpenSearch overlap. Keys never repeat within a run, so batches in flight never touch
+   * the same evaluation. The cursor moves in batch order: an account counts as done once every batch up to the one
+   * that closed it has been processed, and its tallies commit with the cursor.
+   */
   async #visit(run: ReconcileRun, options: ReconcileOptions, signal: AbortSignal): Promise<void> {
-    const processor = this.#deps.runtime.createProcessor(ShardId);
     const startedAt = new Date(run.started_at).getTime();
+    const lanes = new BatchLanes(Lanes, () => this.#deps.runtime.createProcessor(ShardId), signal);
+    let cursor = run.next_account;
+    let commits: Promise<void> = Promise.resolve();
+    let batch = openBatch(performance.now());
     let evaluations = 0;
     let differences = 0;
     let pages = 0;
-    for (let index = run.next_account; index < run.accounts.length; index++) {
-      signal.throwIfAborted();
-      const accountId = run.accounts[index]!;
-      const tallies = new Map<string, ReconcileTally>();
-      const tallyOf = (rule: string) => {
-        let tally = tallies.get(rule);
-        if (!tally) tallies.set(rule, (tally = emptyTally(accountId, rule)));
-        return tally;
-      };
-      const pending: Difference[] = [];
-      const flush = async () => {
-        if (pending.length === 0) return;
-        const batch = pending.splice(0, pending.length);
-        await processor.process(ShardId, batch.map((d) => d.record), null, 'reconcile', signal);
-        const outcomes = await this.#store.outcomes(batch.map((d) => d.record.origin.sequenceNumber));
-        for (const d of batch) {
+    const flush = () => {
+      const closing = batch;
+      batch = openBatch(performance.now());
+      const done = lanes.run(async (processor) => {
+        if (closing.differences.length === 0) return;
+        const records = closing.differences.map((d) => d.record);
+        await processor.process(ShardId, records, null, 'reconcile', lanes.signal);
+        const outcomes = await this.#store.outcomes(records.map((r) => r.origin.sequenceNumber));
+        for (const d of closing.differences) {
           const outcome = outcomes.get(d.record.origin.sequenceNumber);
           if (outcome) d.tally[outcome]++;
         }
-      };
-      const stored = await this.#stored(accountId, run.rule_filter);
-      const seen = new Set<string>();
-      for await (const page of readAhead(this.#deps.reader.pages(accountId))) {
-        pages++;
-        for (const result of page.results) {
-          if (run.rule_filter && result.rule !== run.rule_filter) continue;
-          const key = evaluationKeyOf(result.accountId, result.region, result.rule, result.resourceType, result.resourceId);
-          if (seen.has(key)) continue;
-          seen.add(key);
-          const tally = tallyOf(result.rule);
-          tally.evaluations++;
-          evaluations++;
-          const difference = this.#compare(run, key, result, stored.get(key), tally);
-          if (difference) {
-            pending.push({ record: difference, tally });
+      });
+      // After the previous link has settled (never only after the first rejection, as Promise.all would): once the
+      // chain has settled, no cursor write of this run is still on its way.
+      commits = commits.then(() => done).then(async () => {
+        if (closing.closes.length === 0) return;
+        const from = cursor;
+        cursor += closing.closes.length;
+        await this.#store.completeAccounts(run.run_id, options.owner, from, cursor, closing.closes.flat(), this.#now());
+        options.onProgress?.({ runId: run.run_id, accountsDone: cursor, accountsTotal: run.accounts.length, evaluations, differences, pages });
+      });
+      // Observed below (the next flush or the end); a failure meanwhile stops the lanes rather than going unhandled.
+      commits.catch((error: unknown) => lanes.fail(error));
+      return lanes.ready();
+    };
+    try {
+      for (let index = run.next_account; index < run.accounts.length; index++) {
+        lanes.throwIfFailed();
+        const tallies = await this.#compareAccount(run, run.accounts[index]!, startedAt - options.graceMs, {
+          difference: (difference) => {
+            batch.differences.push(difference);
             differences++;
-          }
-        }
-        if (pending.length >= BatchSize) await flush();
-        options.onProgress?.({ runId: run.run_id, accountsDone: index, accountsTotal: run.accounts.length, evaluations, differences, pages });
+            return batch.differences.length >= BatchSize ? flush() : undefined;
+          },
+          page: (results) => {
+            pages++;
+            evaluations += results;
+            options.onProgress?.({ runId: run.run_id, accountsDone: cursor, accountsTotal: run.accounts.length, evaluations, differences, pages });
+          },
+        });
+        batch.closes.push(tallies);
+        // A batch of few differences still closes after GroupMs, so the cursor keeps moving on a quiet repair.
+        if (performance.now() - batch.openedAt >= GroupMs) await flush();
       }
-      for (const [key, row] of stored) {
-        if (seen.has(key)) continue;
-        const record = this.#gone(run, key, row, startedAt - options.graceMs);
-        if (!record) continue;
-        const tally = tallyOf(row.rule);
-        tally.gone++;
-        tally.differences++;
-        differences++;
-        pending.push({ record, tally });
-        if (pending.length >= BatchSize) await flush();
-      }
-      await flush();
-      await this.#store.completeAccount(run.run_id, options.owner, index, [...tallies.values()], this.#now());
-      options.onProgress?.({ runId: run.run_id, accountsDone: index + 1, accountsTotal: run.accounts.length, evaluations, differences, pages });
+      if (batch.differences.length > 0 || batch.closes.length > 0) await flush();
+      await lanes.drain();
+      await commits;
+    } catch (error) {
+      // Stop the batches in flight and let every cursor write settle before the run reports its failure: a write
+      // landing later would move the cursor under the run that resumes this one.
+      lanes.fail(error);
+      await Promise.allSettled([lanes.drain(), commits]);
+      throw error;
     }
+  }
+
+  /**
+   * One account: the aggregator's results against the stored evaluations, then the stored ones Config no longer
+   * reports (older than `cutoff`). Each difference goes to `sink.difference` (awaited: the caller may flush there);
+   * returns the account's tallies per rule.
+   */
+  async #compareAccount(run: ReconcileRun, accountId: string, cutoff: number, sink: AccountSink): Promise<ReconcileTally[]> {
+    const tallies = new Map<string, ReconcileTally>();
+    const tallyOf = (rule: string) => {
+      let tally = tallies.get(rule);
+      if (!tally) tallies.set(rule, (tally = emptyTally(accountId, rule)));
+      return tally;
+    };
+    const stored = await this.#stored(accountId, run.rule_filter);
+    const seen = new Set<string>();
+    for await (const page of readAhead(this.#deps.reader.pages(accountId))) {
+      let results = 0;
+      for (const result of page.results) {
+        if (run.rule_filter && result.rule !== run.rule_filter) continue;
+        const key = evaluationKeyOf(result.accountId, result.region, result.rule, result.resourceType, result.resourceId);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const tally = tallyOf(result.rule);
+        tally.evaluations++;
+        results++;
+        const record = this.#compare(run, key, result, stored.get(key), tally);
+        if (!record) continue;
+        // Awaited only when the caller flushes: tens of thousands of differences, one microtask each otherwise.
+        const flushing = sink.difference({ record, tally });
+        if (flushing) await flushing;
+      }
+      sink.page?.(results);
+    }
+    for (const [key, row] of stored) {
+      if (seen.has(key)) continue;
+      const record = this.#gone(run, key, row, cutoff);
+      if (!record) continue;
+      const tally = tallyOf(row.rule);
+      tally.gone++;
+      tally.differences++;
+      const flushing = sink.difference({ record, tally });
+      if (flushing) await flushing;
+    }
+    return [...tallies.values()];
   }
 
   async #stored(accountId: string, rule: string | null): Promise<Map<string, StoredEvaluation>> {
@@ -230,9 +309,11 @@ export class Reconciler {
 
   /** A difference to feed through the stages, or null (the store agrees, or holds something newer). */
   #compare(run: ReconcileRun, key: string, result: AggregatorResult, stored: StoredEvaluation | undefined, tally: ReconcileTally): Item<RawRecord> | null {
-    const id = syntheticEventId('reconcile', run.run_id, key, result.compliance, String(result.capturedAt));
+    // Hashed only when it matters (every difference; a stored result reconcile wrote): most results agree with the store.
+    let id: string | null = null;
+    const idOf = () => (id ??= syntheticEventId('reconcile', run.run_id, key, result.compliance, String(result.capturedAt)));
     // Applied by this very run before a crash: still a difference (fed again, deduplicated), so the counts come out the same.
-    const appliedByThisRun = stored?.event_id === id;
+    const appliedByThisRun = stored !== undefined && stored.event_id.startsWith('reconcile-') && stored.event_id === idOf();
     if (stored && !appliedByThisRun) {
       if (stored.compliance === result.compliance) {
         tally.unchanged++;
@@ -246,7 +327,7 @@ export class Reconciler {
     tally.differences++;
     return syntheticRecord(
       syntheticEvent({
-        id,
+        id: idOf(),
         source: 'driftwatch.reconcile',
         mark: { run: run.run_id, notify: run.notify },
         accountId: result.accountId,
@@ -301,28 +382,7 @@ export class Reconciler {
     const all: ReconcileTally[] = [];
     for (const accountId of run.accounts) {
       signal.throwIfAborted();
-      const tallies = new Map<string, ReconcileTally>();
-      const tallyOf = (rule: string) => tallies.get(rule) ?? tallies.set(rule, emptyTally(accountId, rule)).get(rule)!;
-      const stored = await this.#stored(accountId, run.rule_filter);
-      const seen = new Set<string>();
-      for await (const page of this.#deps.reader.pages(accountId)) {
-        for (const result of page.results) {
-          if (run.rule_filter && result.rule !== run.rule_filter) continue;
-          const key = evaluationKeyOf(result.accountId, result.region, result.rule, result.resourceType, result.resourceId);
-          if (seen.has(key)) continue;
-          seen.add(key);
-          const tally = tallyOf(result.rule);
-          tally.evaluations++;
-          this.#compare(run, key, result, stored.get(key), tally);
-        }
-      }
-      for (const [key, row] of stored) {
-        if (seen.has(key) || !this.#gone(run, key, row, startedAt - options.graceMs)) continue;
-        const tally = tallyOf(row.rule);
-        tally.gone++;
-        tally.differences++;
-      }
-      all.push(...tallies.values());
+      all.push(...(await this.#compareAccount(run, accountId, startedAt - options.graceMs, { difference: () => undefined })));
     }
     return this.#report(run, all, { resumed: false, dryRun: true, finishedAt: this.#now() });
   }

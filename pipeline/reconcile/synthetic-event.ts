@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ComplianceChangeEvent, ComplianceType, SyntheticMark } from '../../schemas/compliance-change-event.ts';
 import type { RawRecord } from '../../stages/decode/decode-stage.ts';
 import type { Item } from '../../stages/stage.ts';
@@ -27,9 +27,11 @@ export interface SyntheticChange {
  * AWS's ids and let Postgres index only reconcile's own (migration 0007).
  */
 export function syntheticEventId(prefix: 'reconcile' | 'accounts', ...parts: readonly string[]): string {
-  const hash = createHash('sha256');
-  for (const part of parts) hash.update(part).update('\0');
-  return `${prefix}-${hash.digest('base64url').slice(0, 32)}`;
+  // One-shot hash of each part followed by NUL (the bytes an incremental hash of the parts was fed): a backfill makes
+  // tens of thousands of these, and a Hash object each was a visible share of its CPU.
+  let text = '';
+  for (const part of parts) text += `${part}\0`;
+  return `${prefix}-${hash('sha256', text, 'base64url').slice(0, 32)}`;
 }
 
 /** The EventBridge envelope of a Config Rules Compliance Change, as the decode stage expects it. */

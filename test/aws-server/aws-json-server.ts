@@ -209,7 +209,12 @@ export function paginate<T>(items: readonly T[], nextToken: unknown, limit: numb
   const start = typeof nextToken === 'string' && nextToken !== '' ? decodeToken(nextToken) : 0;
   const page = items.slice(start, start + limit);
   const next = start + limit;
-  return next < items.length ? { page, nextToken: Buffer.from(`page:${next}`).toString('base64url') } : { page };
+  return next < items.length ? { page, nextToken: pageToken(next) } : { page };
+}
+
+/** The opaque NextToken `paginate` reads back as "continue at item `start`". */
+export function pageToken(start: number): string {
+  return Buffer.from(`page:${start}`).toString('base64url');
 }
 
 function decodeToken(token: string): number {

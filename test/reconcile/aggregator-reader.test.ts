@@ -83,6 +83,75 @@ describe('the local Config server through the real SDK client', () => {
   });
 });
 
+/**
+ * Result rows shaped as the Config Developer Guide documents them (advanced query examples and limitations; the
+ * AWS::Config::ResourceCompliance property list of awslabs/aws-config-resource-schema): JSON text, selected
+ * `configuration.*` fields nested under `configuration`, one item per evaluated resource with its configRuleList.
+ */
+describe('the reader on documented result rows', () => {
+  const capture = '2026-03-02T10:00:00.000Z';
+  const row = (resourceId: string, rules: [string, string][], status = 'OK') =>
+    JSON.stringify({
+      accountId: '100000000009', awsRegion: 'eu-west-1', configurationItemCaptureTime: capture, configurationItemStatus: status,
+      configuration: {
+        targetResourceId: resourceId, targetResourceType: 'AWS::S3::Bucket',
+        configRuleList: rules.map(([configRuleName, complianceType]) => ({ configRuleArn: `arn:aws:config:eu-west-1:100000000009:config-rule/${configRuleName}`, configRuleId: `config-rule-${configRuleName.length}`, configRuleName, complianceType })),
+      },
+    });
+  let server: AwsJsonServer;
+  let client: ConfigServiceClient;
+
+  beforeAll(async () => {
+    const rows = [
+      row('bucket-a', [['OrgConfigRule-s3-bucket-public-read-prohibited-ab12', 'NON_COMPLIANT'], ['OrgConfigRule-s3-bucket-versioning-enabled-ab12', 'NOT_APPLICABLE']]),
+      // The developer guide shows the stored form in lower case.
+      row('bucket-b', [['OrgConfigRule-s3-bucket-public-read-prohibited-ab12', 'non_compliant'], ['OrgConfigRule-s3-bucket-versioning-enabled-ab12', 'compliant']]),
+      // A deleted resource's item: skipped, never read as a current result (its evaluations then count as gone).
+      row('bucket-gone', [['OrgConfigRule-s3-bucket-public-read-prohibited-ab12', 'NON_COMPLIANT']], 'ResourceDeleted'),
+      // A value the reader does not know is skipped, not guessed.
+      row('bucket-c', [['OrgConfigRule-s3-bucket-public-read-prohibited-ab12', 'SOMETHING_NEW']]),
+    ];
+    server = await AwsJsonServer.start([
+      { targetPrefix: 'StarlingDoveService', operations: { SelectAggregateResourceConfig: () => ({ Results: rows, QueryInfo: { SelectFields: [{ Name: 'accountId' }] } }) } },
+    ]);
+    client = new ConfigServiceClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: TestCredentials, requestHandler: new NodeHttpHandler(), maxAttempts: 1 });
+  });
+
+  afterAll(async () => {
+    client?.destroy();
+    await server?.close();
+  });
+
+  it('reads each rule of each item, in either case, and skips deleted resources and unknown values', async () => {
+    const reader = new AggregatorReader(client, 'org', { signal: new AbortController().signal });
+    const pages = [];
+    for await (const page of reader.pages('100000000009')) pages.push(page);
+    expect(pages).toHaveLength(1);
+    expect(pages[0]!).toMatchObject({ resources: 4, skipped: 1 });
+    expect(pages[0]!.results.map((r) => `${r.resourceId} ${r.rule} ${r.compliance} ${new Date(r.capturedAt).toISOString()}`)).toEqual([
+      `bucket-a s3-bucket-public-read-prohibited NON_COMPLIANT ${capture}`,
+      `bucket-a s3-bucket-versioning-enabled NOT_APPLICABLE ${capture}`,
+      `bucket-b s3-bucket-public-read-prohibited NON_COMPLIANT ${capture}`,
+      `bucket-b s3-bucket-versioning-enabled COMPLIANT ${capture}`,
+    ]);
+  });
+});
+
+describe('the local Config server: SELECT * as documented', () => {
+  it('returns only the top-level scalar properties (no configuration, no configurationItemStatus)', async () => {
+    const server = await AwsJsonServer.start([configService(estate)]);
+    const client = new ConfigServiceClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: TestCredentials, requestHandler: new NodeHttpHandler(), maxAttempts: 1 });
+    try {
+      const page = await client.send(new SelectAggregateResourceConfigCommand({ ConfigurationAggregatorName: estate.aggregatorName, Expression: "SELECT * WHERE resourceType = 'AWS::Config::ResourceCompliance'" }));
+      const first = JSON.parse(page.Results![0]!) as Record<string, unknown>;
+      expect(Object.keys(first).sort()).toEqual(['accountId', 'awsRegion', 'configurationItemCaptureTime', 'resourceId', 'resourceType']);
+    } finally {
+      client.destroy();
+      await server.close();
+    }
+  });
+});
+
 describe('driftwatch reconcile arguments and settings', () => {
   it.each([
     [['reconcile'], {}, 'DRIFTWATCH_CONFIG_AGGREGATOR'],

@@ -4,6 +4,7 @@ import { ConfigEstate } from '../aws-server/config/config-estate.ts';
 import type { AwsJsonServer } from '../aws-server/aws-json-server.ts';
 import { Accounts, SlackHarness } from '../notify/slack/slack-harness.ts';
 import type { ReconcileReport } from '../../pipeline/reconcile/reconciler.ts';
+import { BackfillDigestRule } from '../../pipeline/notify/backfill-digest.ts';
 import { keyOf, reconcile, startAwsServer } from './support/aws-harness.ts';
 
 // 5 accounts (one development) x 3 regions x 30 rules: about 600 evaluations, every kind of rule and scope.
@@ -64,7 +65,7 @@ describe('first reconcile into an empty store = the backfill', () => {
     expect(events.every((e) => e.event_id.startsWith('reconcile-'))).toBe(true);
   });
 
-  it('posts one digest per channel and rule to Slack (the notifier\'s digest unit), never one alert per finding', async () => {
+  it('posts ONE digest per channel, whatever the rules, never one alert per finding', async () => {
     const notifier = harness.notifier();
     await harness.drainUntilSettled(notifier);
     // Digests are posted after the intents settle, paced per channel: drain until none waits.
@@ -74,16 +75,25 @@ describe('first reconcile into an empty store = the backfill', () => {
       harness.clock.advance(20_000);
     }
     const posts = harness.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.status === 200);
-    const db = harness.database.db.withTables<{ slack_digests: { channel: string; rule: string; state: string }; slack_messages: { role: string; channel: string; rule: string } }>();
-    const members = await db.selectFrom('slack_messages').select(['role', 'channel', 'rule']).execute();
+    const db = harness.database.db.withTables<{ slack_digests: { digest_id: string; channel: string; rule: string; state: string }; slack_messages: { role: string; channel: string; rule: string; digest_id: string | null } }>();
+    const members = await db.selectFrom('slack_messages').select(['role', 'channel', 'rule', 'digest_id']).execute();
     expect(members.length).toBeGreaterThanOrEqual(report.totals.opened);
     expect(members.every((m) => m.role === 'digest-member')).toBe(true);
-    const digests = await db.selectFrom('slack_digests').select(['channel', 'rule', 'state']).execute();
-    expect(digests.every((d) => d.state === 'posted')).toBe(true);
+    const digests = await db.selectFrom('slack_digests').select(['digest_id', 'channel', 'rule', 'state']).execute();
+    expect(digests.every((d) => d.state === 'posted' && d.rule === BackfillDigestRule)).toBe(true);
+    const channels = new Set(members.map((m) => m.channel));
+    expect(digests.length).toBe(channels.size);
+    expect(new Set(digests.map((d) => d.channel)).size).toBe(digests.length);
     expect(posts.length).toBe(digests.length);
-    expect(posts.length).toBe(new Set(members.map((m) => `${m.channel}|${m.rule}`)).size);
-    expect(posts.length).toBeLessThan(members.length);
-    expect(new Set(digests.map((d) => `${d.channel}|${d.rule}`)).size).toBe(digests.length);
+    // Each digest holds its channel's findings of several rules (the old unit was one digest per channel and rule).
+    const byDigest = new Map(digests.map((d) => [d.digest_id, d.channel]));
+    for (const m of members) expect(byDigest.get(m.digest_id!)).toBe(m.channel);
+    const rulesPerChannel = (channel: string) => new Set(members.filter((m) => m.channel === channel).map((m) => m.rule)).size;
+    expect(Math.max(...[...channels].map(rulesPerChannel))).toBeGreaterThan(1);
+    // Worded as the backfill it is, not as a flood of one rule.
+    const texts = harness.slack.messages().map((m) => m.text ?? '');
+    expect(texts.length).toBe(digests.length);
+    expect(texts.every((t) => t.includes('first reconcile with AWS Config') && !t.includes(' of *'))).toBe(true);
   });
 
   it('a second run finds nothing to do: drift 0, nothing opened or posted', async () => {

@@ -10,6 +10,7 @@ import { loadAccountFile } from '../../accounts/account-registry-source.ts';
 import { createOrganizationsClient, tagKeysOf } from '../../accounts/organizations-client.ts';
 import { syncAccounts } from '../../accounts/accounts-sync.ts';
 import { stopOnSignals } from '../../runtime/stop-signal.ts';
+import { createFindingFactsSync } from '../../sinks/opensearch/finding-facts-sync.ts';
 
 /** The JSON contract of `accounts list --json`: the registry in force, with where each account's entry comes from. */
 export interface AccountListItem {
@@ -41,7 +42,10 @@ export function registerAccountsCommand(program: Command, context: CliContext): 
         await withRuntime(context, async (runtime) => {
           if (!options.json) context.stderr.write('reading the organization (accounts, OU tree, tags)...\n');
           const summary = await syncAccounts({ runtime, client, tagKeys: tagKeysOf(settings), logger: context.logger() }, stop.signal);
-          if (options.json) return writeJson(context, summary);
+          // New owners onto the OpenSearch finding documents now, rather than at the next `driftwatch run` pass.
+          const factsSync = summary.reassigned > 0 ? createFindingFactsSync(runtime.settings, runtime.database.db, runtime.logger) : null;
+          const opensearch = factsSync ? await factsSync.syncOnce(stop.signal).finally(() => factsSync.close()) : null;
+          if (options.json) return writeJson(context, { ...summary, ...(opensearch ? { opensearch } : {}) });
           context.stdout.write(`${summary.accounts} account(s) listed, ${summary.changes.length} change(s) recorded (sync ${summary.syncId})\n`);
           for (const change of summary.changes) {
             context.stdout.write(
@@ -50,7 +54,10 @@ export function registerAccountsCommand(program: Command, context: CliContext): 
                 : `  ~ ${change.accountId} ${change.field}: ${change.oldValue ?? '-'} -> ${change.newValue ?? '-'}\n`,
             );
           }
-          context.stdout.write(`${summary.resolvedOutOfScope} finding(s) resolved out of scope, ${summary.reassigned} open finding(s) given a new owner/channel\n`);
+          context.stdout.write(
+            `${summary.resolvedOutOfScope} finding(s) resolved out of scope, ${summary.reopenedInScope} opened again in scope, ${summary.reassigned} open finding(s) given a new owner/channel\n`,
+          );
+          if (opensearch) context.stdout.write(`OpenSearch: ${opensearch.synced} finding document(s) updated${opensearch.failed > 0 ? `, ${opensearch.failed} left for the next pass` : ''}\n`);
           if (summary.throttled > 0) context.stdout.write(`${summary.throttled} throttled call(s) waited and retried\n`);
         });
       } finally {

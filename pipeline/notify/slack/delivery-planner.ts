@@ -1,3 +1,4 @@
+import { BackfillDigestRule } from '../backfill-digest.ts';
 import type { SlackNotifierConfig } from './config.ts';
 import type { DeliveryPlan, FloodGroup, PostStep } from './delivery-plan.ts';
 import { groupKeyOf, postKeyOf } from './delivery-plan.ts';
@@ -221,10 +222,12 @@ export class DeliveryPlanner {
   }
 
   #candidate(plan: DeliveryPlan, channel: string, rule: string, kind: DigestKind, step: PostStep, forceDigest = false): void {
-    const key = groupKeyOf(channel, rule, kind, forceDigest);
+    // A backfill's findings fold into one digest per channel, whatever their rule (issue 11).
+    const groupRule = forceDigest ? BackfillDigestRule : rule;
+    const key = groupKeyOf(channel, groupRule, kind, forceDigest);
     let group: FloodGroup | undefined = plan.groups.get(key);
     if (!group) {
-      group = { channel, rule, kind, candidates: [], ...(forceDigest ? { forceDigest } : {}) };
+      group = { channel, rule: groupRule, kind, candidates: [], ...(forceDigest ? { forceDigest } : {}) };
       plan.groups.set(key, group);
     }
     group.candidates.push({ step });

@@ -1,4 +1,5 @@
 import type { RuleCatalog } from '../../../stages/enrich/rule-catalog.ts';
+import { BackfillDigestRule } from '../backfill-digest.ts';
 import type { Severity } from '../../../schemas/rule-catalog.ts';
 import type { FindingSnapshot } from './notification-payload.ts';
 import { codeSpan, formatDuration, plainText, safeText, slackDate, truncate, utcText } from './mrkdwn.ts';
@@ -147,20 +148,23 @@ export class MessageFormatter {
 
   digest(view: DigestView): SlackMessage {
     const resolvedCount = view.total - view.open;
-    const noun = view.kind === 'opened' ? 'new findings' : 'findings past their deadline';
-    const title = `${view.kind === 'opened' ? ':ocean:' : ':alarm_clock:'} ${view.total.toLocaleString('en-US')} ${noun} · ${view.ruleTitle}`;
+    // A backfill's digest holds every rule's findings of one channel (issue 11): no rule, severity or runbook of its own.
+    const backfill = view.rule === BackfillDigestRule;
+    const noun = backfill ? 'findings already open' : view.kind === 'opened' ? 'new findings' : 'findings past their deadline';
+    const title = `${view.kind === 'opened' ? ':ocean:' : ':alarm_clock:'} ${view.total.toLocaleString('en-US')} ${noun} · ${backfill ? 'first reconcile with AWS Config' : view.ruleTitle}`;
     const rule = safeText(view.rule, 200);
     const lines = (items: readonly string[], more: number, what: string) =>
       items.join('\n') + (more > 0 ? `\n…and ${more.toLocaleString('en-US')} more ${what}` : '');
+    const intro = backfill
+      ? `The first reconcile with the AWS Config aggregator found ${view.total.toLocaleString('en-US')} ${noun} before driftwatch listened, across rules: one summary instead of one message each. `
+      : `Too many to post one by one: ${view.total.toLocaleString('en-US')} ${noun} of ${codeSpan(view.rule, 200)} (${safeText(view.severity, 20)}) since ${slackDate(view.startedAt)}. `;
     const blocks: Block[] = [
       { type: 'header', text: plainText(title, 150) },
       {
         type: 'section',
         text: {
           type: 'mrkdwn',
-          text:
-            `Too many to post one by one: ${view.total.toLocaleString('en-US')} ${noun} of ${codeSpan(view.rule, 200)} (${safeText(view.severity, 20)}) since ${slackDate(view.startedAt)}. ` +
-            `This message is kept up to date.\n*Open:* ${view.open.toLocaleString('en-US')}    *Resolved:* ${resolvedCount.toLocaleString('en-US')}`,
+          text: `${intro}This message is kept up to date.\n*Open:* ${view.open.toLocaleString('en-US')}    *Resolved:* ${resolvedCount.toLocaleString('en-US')}`,
         },
       },
       {
@@ -201,13 +205,15 @@ export class MessageFormatter {
       type: 'section',
       text: {
         type: 'mrkdwn',
-        text: `*The rest:* ${codeSpan(`driftwatch findings --rule ${view.rule} --status open`, 300)} (add ${codeSpan('--account <id>', 30)} for one account, \`--json\` for scripts)`,
+        text: `*The rest:* ${codeSpan(`driftwatch findings${backfill ? '' : ` --rule ${view.rule}`} --status open`, 300)} (add ${codeSpan('--account <id>', 30)} for one account, \`--json\` for scripts)`,
       },
     });
-    const runbook = this.runbookUrl(view.rule);
+    const runbook = backfill ? null : this.runbookUrl(view.rule);
     if (runbook) blocks.push({ type: 'actions', elements: [button('Runbook', runbook)] });
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `driftwatch digest · updated ${slackDate(view.updatedAt)}` }] });
-    const text = `${view.total} ${noun} of ${rule} (${safeText(view.severity, 20)}): ${view.open} open, ${resolvedCount} resolved`;
+    const text = backfill
+      ? `${view.total} ${noun} found by the first reconcile with AWS Config: ${view.open} open, ${resolvedCount} resolved`
+      : `${view.total} ${noun} of ${rule} (${safeText(view.severity, 20)}): ${view.open} open, ${resolvedCount} resolved`;
     return { text, blocks };
   }
 

@@ -27,10 +27,19 @@ export interface FindingFactsColumns {
 
 type FactsTables = { readonly findings: FindingsTable & FindingFactsColumns };
 
-/** The part of a finding document the sync owns: the escalation and exception facts kept in Postgres. */
+/**
+ * The part of a finding document the sync owns: the escalation and exception facts kept in Postgres, and the owner
+ * and account name the account registry gives an open finding after it was indexed (accounts sync, issue 11).
+ */
 export type FindingFactsDocument = Required<
-  Pick<FindingDocument, 'escalated' | 'escalatedAt' | 'lastReminderAt' | 'reminderCount' | 'excepted' | 'exceptionId' | 'slaBreached' | 'escalations'>
+  Pick<FindingDocument, 'escalated' | 'escalatedAt' | 'lastReminderAt' | 'reminderCount' | 'excepted' | 'exceptionId' | 'slaBreached' | 'escalations' | 'owner' | 'accountName'>
 >;
+
+/** What Postgres holds of a finding's registry fields (the account effects update them on open findings). */
+export interface FindingRegistryFacts {
+  readonly owner: string;
+  readonly accountName: string;
+}
 
 export interface FindingFactsSyncSummary {
   /** Documents updated; their marks are cleared. */
@@ -125,7 +134,7 @@ export class FindingFactsSync implements BackgroundService {
     const store = trx.withTables<FactsTables>();
     const claimed = await store
       .selectFrom('findings')
-      .select('finding_id')
+      .select(['finding_id', 'owner', 'account_name'])
       .where('facts_dirty', '=', true)
       .orderBy('facts_tried_at', (ob) => ob.asc().nullsFirst())
       .orderBy('finding_id')
@@ -136,7 +145,8 @@ export class FindingFactsSync implements BackgroundService {
     if (claimed.length === 0) return { claimed: 0, synced: 0, failed: 0 };
     const facts = await loadEscalationFacts(trx, claimed.map((row) => row.finding_id), this.#clock.now());
     const ids = [...facts.keys()];
-    const outcome = await this.#sendUpdates(ids.map((id) => facts.get(id)!), signal);
+    const registry = new Map(claimed.map((row) => [row.finding_id, { owner: row.owner, accountName: row.account_name }]));
+    const outcome = await this.#sendUpdates(ids.map((id) => factsDocument(facts.get(id)!, registry.get(id)!)), signal);
     if (outcome.kind === 'unreachable') {
       this.#logger.warn({ findings: ids.length, error: outcome.error.message }, 'finding facts not synced: opensearch request failed');
       return { claimed: claimed.length, synced: 0, failed: ids.length };
@@ -167,11 +177,11 @@ export class FindingFactsSync implements BackgroundService {
 
   /** One `_bulk` of partial updates: per-item statuses (0 = none given), or unreachable when nothing is known. */
   async #sendUpdates(
-    facts: readonly EscalationFacts[],
+    facts: readonly { readonly findingId: string; readonly doc: FindingFactsDocument }[],
     signal: AbortSignal,
   ): Promise<{ kind: 'answered'; statuses: number[]; errors: (string | undefined)[] } | { kind: 'unreachable'; error: OpenSearchRequestError }> {
     const body = facts
-      .map((f) => `${JSON.stringify({ update: { _index: this.#index, _id: f.findingId, retry_on_conflict: 3 } })}\n${JSON.stringify({ doc: factsDocument(f) })}\n`)
+      .map((f) => `${JSON.stringify({ update: { _index: this.#index, _id: f.findingId, retry_on_conflict: 3 } })}\n${JSON.stringify({ doc: f.doc })}\n`)
       .join('');
     const pending = this.#client.transport.request({ method: 'POST', path: '/_bulk', bulkBody: body, querystring: { filter_path: BulkFilterPath } });
     // A block body on purpose: abort() returns the request, a thenable, and an AbortSignal listener that returns a
@@ -201,7 +211,11 @@ export class FindingFactsSync implements BackgroundService {
 }
 
 /** The partial document of one finding's facts; field names are those of FindingDocument and the index template. */
-export function factsDocument(facts: EscalationFacts): FindingFactsDocument {
+export function factsDocument(facts: EscalationFacts, registry: FindingRegistryFacts): { readonly findingId: string; readonly doc: FindingFactsDocument } {
+  return { findingId: facts.findingId, doc: factsFields(facts, registry) };
+}
+
+function factsFields(facts: EscalationFacts, registry: FindingRegistryFacts): FindingFactsDocument {
   return {
     escalated: facts.escalatedAt !== null,
     escalatedAt: facts.escalatedAt,
@@ -211,6 +225,8 @@ export function factsDocument(facts: EscalationFacts): FindingFactsDocument {
     exceptionId: facts.exceptionId,
     slaBreached: facts.slaBreached,
     escalations: facts.escalations,
+    owner: registry.owner,
+    accountName: registry.accountName,
   };
 }
 

@@ -23,7 +23,7 @@ export interface NotificationIntent {
   readonly kind: 'finding.opened' | 'finding.resolved';
   readonly finding: Finding;
   readonly eventId: string;
-  /** A backfill's new findings: one digest per channel and rule, or no message (the planner honours it). */
+  /** A backfill's new findings: one digest per channel, or no message (the planner honours it). */
   readonly notify?: 'digest' | 'silent';
 }
 

@@ -59,11 +59,16 @@ function limitOf(input: Record<string, unknown>, fallback: number): number {
   return limit;
 }
 
+/**
+ * What `SELECT *` returns: only the CI's top-level scalar properties (Config Developer Guide, advanced query
+ * limitations), so neither `configuration` nor `configurationItemStatus`; those must be selected by name.
+ */
+const StarFields = ['accountId', 'awsRegion', 'arn', 'availabilityZone', 'configurationItemCaptureTime', 'resourceCreationTime', 'resourceId', 'resourceName', 'resourceType', 'version'];
+
 /** Keeps the selected fields, nested as Config returns them (`configuration.x` -> `{ configuration: { x } }`). */
 function project(item: ResourceComplianceItem, fields: readonly string[]): Record<string, unknown> {
-  if (fields.includes('*')) return item as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const field of fields) {
+  for (const field of fields.flatMap((f) => (f === '*' ? StarFields : [f]))) {
     const path = field.split('.');
     let source: unknown = item;
     for (const part of path) source = source && typeof source === 'object' ? (source as Record<string, unknown>)[part] : undefined;

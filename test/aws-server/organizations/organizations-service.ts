@@ -1,5 +1,5 @@
 import type { AwsJsonService } from '../aws-json-server.ts';
-import { AwsServiceError, paginate } from '../aws-json-server.ts';
+import { AwsServiceError, pageToken, paginate as paginateAll } from '../aws-json-server.ts';
 import type { GeneratedOrganization, OrgAccount } from './generated-organization.ts';
 
 /** Organizations' page caps (MaxResults): accounts and units 20, tags 100 per the API reference. */
@@ -11,7 +11,16 @@ const MaxUnits = 20;
  * sync uses to walk the tree (ListRoots, ListOrganizationalUnitsForParent, ListAccountsForParent) and read tags
  * (ListTagsForResource), plus ListAccounts. Pages are capped like the real service; unknown ids answer the real errors.
  */
-export function organizationsService(org: GeneratedOrganization): AwsJsonService {
+export interface OrganizationsServiceOptions {
+  /**
+   * Answer the first page of every non-empty listing with no items and a NextToken, as the API reference warns List*
+   * operations occasionally do ("always check the NextToken response parameter value, even if you receive an empty
+   * result set"): a client that stops at an empty page loses accounts, OUs or tags.
+   */
+  readonly emptyFirstPages?: boolean;
+}
+
+export function organizationsService(org: GeneratedOrganization, options: OrganizationsServiceOptions = {}): AwsJsonService {
   const limit = (input: Record<string, unknown>, max: number) => {
     const requested = input.MaxResults === undefined ? max : Number(input.MaxResults);
     if (!Number.isInteger(requested) || requested < 1 || requested > max) {
@@ -19,6 +28,8 @@ export function organizationsService(org: GeneratedOrganization): AwsJsonService
     }
     return requested;
   };
+  const paginate = <T>(items: readonly T[], nextToken: unknown, size: number): { page: T[]; nextToken?: string } =>
+    options.emptyFirstPages && items.length > 0 && (nextToken === undefined || nextToken === '') ? { page: [], nextToken: pageToken(0) } : paginateAll(items, nextToken, size);
   const parentExists = (id: unknown) => id === org.rootId || org.units.some((u) => u.id === id);
   return {
     targetPrefix: 'AWSOrganizationsV20161128',
