@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { evaluationKeyOf } from '../../stages/enrich/enriched-event.ts';
 import type { RawRecord } from '../../stages/decode/decode-stage.ts';
 import type { Item } from '../../stages/stage.ts';
+import type { AccountTables } from '../accounts/account-tables.ts';
 import type { Runtime } from '../runtime/create-runtime.ts';
 import type { AggregatorReader, AggregatorResult } from './aggregator-reader.ts';
 import { BatchLanes } from './batch-lanes.ts';
@@ -266,8 +267,10 @@ export class Reconciler {
     };
     const stored = await this.#stored(accountId, run.rule_filter);
     const seen = new Set<string>();
+    let reported = 0;
     for await (const page of readAhead(this.#deps.reader.pages(accountId))) {
       let results = 0;
+      reported += page.results.length;
       for (const result of page.results) {
         if (run.rule_filter && result.rule !== run.rule_filter) continue;
         const key = evaluationKeyOf(result.accountId, result.region, result.rule, result.resourceType, result.resourceId);
@@ -284,6 +287,13 @@ export class Reconciler {
       }
       sink.page?.(results);
     }
+    if (reported === 0 && stored.size > 0 && !(await this.#leftOrganization(accountId))) {
+      // Silence is not proof: an account whose recorder stopped recording AWS::Config::ResourceCompliance (or whose
+      // aggregation broke) looks empty. Resolving everything it holds would hide real findings; only an account the
+      // organization no longer has active loses its evaluations this way.
+      this.#deps.logger.warn({ accountId, stored: stored.size }, 'reconcile: the aggregator reports nothing for an active account; its stored evaluations are kept');
+      return [...tallies.values()];
+    }
     for (const [key, row] of stored) {
       if (seen.has(key)) continue;
       const record = this.#gone(run, key, row, cutoff);
@@ -295,6 +305,12 @@ export class Reconciler {
       if (flushing) await flushing;
     }
     return [...tallies.values()];
+  }
+
+  /** True when the registry knows the account as suspended, closing, closed or gone from the organization. */
+  async #leftOrganization(accountId: string): Promise<boolean> {
+    const row = await this.#deps.runtime.database.db.withTables<AccountTables>().selectFrom('accounts').select('state').where('account_id', '=', accountId).executeTakeFirst();
+    return row !== undefined && row.state !== 'ACTIVE' && row.state !== 'PENDING_ACTIVATION';
   }
 
   async #stored(accountId: string, rule: string | null): Promise<Map<string, StoredEvaluation>> {

@@ -152,4 +152,26 @@ describe('reconcile repairs what the stream missed', () => {
     await loop;
     expect(await runs()).toBe(before + 1);
   });
+
+  it('an active account the aggregator reports nothing for keeps its evaluations; once the organization closed it, they resolve', async () => {
+    const silent = Accounts[2]!.id;
+    const openFindings = () => harness.database.db.selectFrom('findings').select('finding_id').where('status', '=', 'open').where('account_id', '=', silent).execute();
+    const open = (await openFindings()).length;
+    expect(open).toBeGreaterThan(0);
+    // Its recorder stopped recording AWS::Config::ResourceCompliance: every item of the account disappears at once.
+    for (const e of estate.evaluations().filter((e) => e.accountId === silent)) estate.remove(e);
+
+    const kept = await reconcile(harness.runtime, { account: silent });
+    expect(kept.totals).toMatchObject({ differences: 0, gone: 0 });
+    expect((await openFindings()).length).toBe(open);
+
+    const now = new Date();
+    await harness.database.db.withTables<{ accounts: Record<string, unknown> }>().insertInto('accounts')
+      .values({ account_id: silent, name: 'closed', state: 'CLOSED', environment: 'production', first_seen_at: now, last_seen_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('account_id').doUpdateSet({ state: 'CLOSED' }))
+      .execute();
+    const closed = await reconcile(harness.runtime, { account: silent });
+    expect(closed.totals.gone).toBeGreaterThan(0);
+    expect((await openFindings()).length).toBe(0);
+  });
 });
