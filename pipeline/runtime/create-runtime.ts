@@ -5,6 +5,7 @@ import { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
 import { SlaPolicy } from '../../stages/track/sla-policy.ts';
 import type { TrackedEvent } from '../../stages/track/track-stage.ts';
 import { BatchProcessor } from '../processor/batch-processor.ts';
+import { buildStageChain } from '../processor/build-stage-chain.ts';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.ts';
 import type { ProcessorHooks } from '../processor/processor-hooks.ts';
 import type { Sink } from '../sinks/sink.ts';
@@ -107,14 +108,16 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
     migrationHooks,
     createProcessor: (shardId) =>
       new BatchProcessor({
-        catalog,
-        accounts,
-        sla,
-        stateStore,
+        chain: buildStageChain({
+          catalog,
+          accounts,
+          sla,
+          stateStore,
+          maxRecordBytes: settings.DRIFTWATCH_MAX_RECORD_BYTES,
+          stateCacheSize: settings.DRIFTWATCH_STATE_CACHE_SIZE,
+        }),
         stateSink,
         sinks,
-        maxRecordBytes: settings.DRIFTWATCH_MAX_RECORD_BYTES,
-        stateCacheSize: settings.DRIFTWATCH_STATE_CACHE_SIZE,
         logger: logger.child({ shardId }),
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.processorHooks ? { hooks: options.processorHooks } : {}),

@@ -26,11 +26,7 @@ export class DecodeStage implements Stage<RawRecord, DecodedEvent> {
     this.#maxRecordBytes = options.maxRecordBytes;
   }
 
-  async process(batch: Batch<RawRecord>): Promise<StageResult<DecodedEvent>> {
-    return this.processSync(batch);
-  }
-
-  processSync(batch: Batch<RawRecord>): StageResult<DecodedEvent> {
+  process(batch: Batch<RawRecord>): StageResult<DecodedEvent> {
     const kept: Item<DecodedEvent>[] = [];
     const rejected: DeadLetterDraft[] = [];
     for (const item of batch.items) {

@@ -24,11 +24,7 @@ export class EnrichStage implements Stage<DecodedEvent, EnrichedEvent> {
     this.#accounts = options.accounts;
   }
 
-  async process(batch: Batch<DecodedEvent>): Promise<StageResult<EnrichedEvent>> {
-    return this.processSync(batch);
-  }
-
-  processSync(batch: Batch<DecodedEvent>): StageResult<EnrichedEvent> {
+  process(batch: Batch<DecodedEvent>): StageResult<EnrichedEvent> {
     const kept: Item<EnrichedEvent>[] = new Array(batch.items.length);
     let i = 0;
     for (const item of batch.items) kept[i++] = { origin: item.origin, value: this.enrichOne(item.value) };

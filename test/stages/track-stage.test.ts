@@ -257,20 +257,20 @@ describe('TrackStage', () => {
     expect(replayed.finding?.findingId).toBe(first.finding?.findingId);
   });
 
-  it('after reset() forgets uncommitted state and reloads from the store', async () => {
+  it('after rolledBack() forgets uncommitted state and reloads from the store', async () => {
     const h = harness();
     const committed = await one(h, at(T0));
     // This batch's commit fails: the cache saw the resolution, the store did not.
     const [uncommitted] = await h.run([at(T0 + HourMs, { compliance: 'COMPLIANT' })], { commit: false });
     expect(uncommitted?.transition).toBe('resolved');
-    h.stage.reset();
+    h.stage.rolledBack();
     const redelivered = await one(h, at(T0 + HourMs, { compliance: 'COMPLIANT' }));
     expect(h.store.loads).toHaveLength(2);
     expect(redelivered.transition).toBe('resolved');
     expect(redelivered.finding?.findingId).toBe(committed.finding?.findingId);
   });
 
-  it('without reset() trusts its cache over the store', async () => {
+  it('without rolledBack() trusts its cache over the store', async () => {
     const h = harness();
     await one(h, at(T0));
     await h.run([at(T0 + HourMs, { compliance: 'COMPLIANT' })], { commit: false });
@@ -341,7 +341,7 @@ describe('TrackStage', () => {
     expect(again[0]!.finding?.findingId).toBe(findingIdOf(late.evaluationKey, late.eventId));
     expect(again[0]!.finding?.findingId).not.toBe(opened.finding?.findingId);
     expect(again[0]!.previous).toBe(resolvedElsewhere);
-    h.stage.adopt(new Map([[late.evaluationKey, again[0]!.state]]));
+    h.stage.committed({ eventIds: [], refreshed: new Map([[late.evaluationKey, again[0]!.state]]) });
     const next = h.stage.apply(at(T0 + 3 * HourMs, { compliance: 'COMPLIANT' }));
     expect(next).toMatchObject({ transition: 'resolved', finding: { findingId: again[0]!.finding?.findingId } });
   });
