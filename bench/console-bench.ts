@@ -23,6 +23,7 @@ import { loadFindingPage } from '../pipeline/console/queries/finding-page.ts';
 import { SettledTrendCache } from '../pipeline/console/queries/compliance-trend.ts';
 import { createTestDatabase } from '../test/support/postgres.ts';
 import { envInt, formatNumber, JsonOutput, percentile, progress, table } from './support/bench-output.ts';
+import { loadSlaPolicy } from '../pipeline/config/load-sla-policy.ts';
 
 const findings = envInt('BENCH_CONSOLE_FINDINGS', 100_000);
 const evaluations = Math.max(envInt('BENCH_CONSOLE_EVALUATIONS', 1_000_000), findings);
@@ -46,7 +47,7 @@ try {
   const settings = Settings.parse({ DATABASE_URL: database.url });
   const catalog = RuleCatalog.builtIn();
   const accounts = AccountRegistry.empty();
-  const sla = await SlaPolicy.load(undefined);
+  const sla = await loadSlaPolicy(undefined);
   server = await ConsoleServer.create({
     runtime: { settings, database: { db, kind: 'postgres', description: 'bench', close: async () => undefined }, catalog, accounts, sla },
     settings: ConsoleSettings.parse({ DRIFTWATCH_CONSOLE_TOKEN: Token }),

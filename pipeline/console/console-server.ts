@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Logger } from 'pino';
-import { ConfigFileError } from '../config/config-file-error.ts';
+import { ConfigFileError } from '../../schemas/config-file-error.ts';
 import type { BackgroundService } from '../runtime/background-service.ts';
 import type { Runtime } from '../runtime/create-runtime.ts';
 import { AlbIdentityVerifier } from './auth/alb-identity.ts';

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../../schemas/settings.ts';
 import { AccountRegistry } from '../../stages/enrich/account-registry.ts';
-import { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
-import { SlaPolicy } from '../../stages/track/sla-policy.ts';
+import type { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
+import type { SlaPolicy } from '../../stages/track/sla-policy.ts';
 import type { TrackedEvent } from '../../stages/track/track-stage.ts';
 import { BatchProcessor } from '../processor/batch-processor.ts';
 import { buildStageChain } from '../processor/build-stage-chain.ts';
@@ -19,7 +19,10 @@ import { PostgresEvaluationStateStore } from '../store/postgres-evaluation-state
 import { createOpenSearchSink } from '../sinks/opensearch/create-opensearch-sink.ts';
 import { openSearchMigrationHook } from '../sinks/opensearch/opensearch-migration-hook.ts';
 import { defaultWorkerId } from './worker-id.ts';
-import { AccountRegistrySource, loadAccountFile } from '../accounts/account-registry-source.ts';
+import { AccountRegistrySource } from '../accounts/account-registry-source.ts';
+import { loadAccountFile } from '../config/load-account-file.ts';
+import { loadRuleCatalog } from '../config/load-rule-catalog.ts';
+import { loadSlaPolicy } from '../config/load-sla-policy.ts';
 
 /** Everything a command needs, built once from settings. */
 export interface Runtime {
@@ -59,9 +62,9 @@ export interface RuntimeOptions {
 
 export async function createRuntime(settings: Settings, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   const [catalog, accountFile, sla] = await Promise.all([
-    RuleCatalog.load(settings.DRIFTWATCH_RULE_CATALOG),
+    loadRuleCatalog(settings.DRIFTWATCH_RULE_CATALOG),
     loadAccountFile(settings.DRIFTWATCH_ACCOUNTS),
-    SlaPolicy.load(settings.DRIFTWATCH_SLA_POLICY),
+    loadSlaPolicy(settings.DRIFTWATCH_SLA_POLICY),
   ]);
   const accounts = new AccountRegistry(accountFile);
   const database = await openDatabase({

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import type { z } from 'zod';
 import { ComplianceChangeEvent } from '../../schemas/compliance-change-event.ts';
+import { describeIssues } from '../../schemas/describe-issues.ts';
 import type { Batch, DeadLetterDraft, Item, Stage, StageResult } from '../stage.ts';
 
 export interface RawRecord {
@@ -58,10 +58,4 @@ export class DecodeStage implements Stage<RawRecord, DecodedEvent> {
     if (!parsed.success) return `not a Config compliance-change event: ${describeIssues(parsed.error.issues)}`;
     return parsed.data;
   }
-}
-
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  const shown = issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  const more = issues.length > 3 ? ` (+${issues.length - 3} more)` : '';
-  return shown.join('; ') + more;
 }
