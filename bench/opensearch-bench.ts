@@ -25,7 +25,7 @@ import { RuleCatalog } from '../stages/enrich/rule-catalog.ts';
 import type { Item } from '../stages/stage.ts';
 import type { EvaluationState } from '../stages/track/finding.ts';
 import { SlaPolicy } from '../stages/track/sla-policy.ts';
-import type { TrackedEvent } from '../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../stages/track/tracked-event.ts';
 import { ensureOpenSearch } from '../test/support/opensearch.ts';
 
 const Events = Number(process.env.BENCH_EVENTS ?? 200_000);

@@ -1,4 +1,4 @@
-import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import { AccountRegistry } from '../../stages/enrich/account-registry.ts';
 import { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
 import { SlaPolicy } from '../../stages/track/sla-policy.ts';

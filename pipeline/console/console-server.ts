@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { ConfigFileError } from '../../schemas/config-file-error.ts';
-import type { BackgroundService } from '../runtime/background-service.ts';
+import type { BackgroundService } from '../types/background-service.ts';
 import type { Runtime } from '../runtime/create-runtime.ts';
 import { AlbIdentityVerifier } from './auth/alb-identity.ts';
 import { SessionCookies } from './auth/session-cookie.ts';

@@ -3,8 +3,8 @@ import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kine
 import type { KinesisClient, _Record } from '@aws-sdk/client-kinesis';
 import type { Logger } from 'pino';
 import type { BatchProcessor, BatchSummary } from '../processor/batch-processor.ts';
-import { LeaseLostError } from '../sinks/postgres/lease-lost-error.ts';
-import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import { LeaseLostError } from '../types/lease-lost-error.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import type { Item } from '../../stages/stage.ts';
 import { BoundedQueue } from './bounded-queue.ts';
 import { CheckpointTracker } from './checkpoint-tracker.ts';

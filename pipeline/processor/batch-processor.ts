@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import { toStorableText } from '../../schemas/storable-text.ts';
-import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import type { EnrichedEvent } from '../../stages/enrich/enriched-event.ts';
 import type { DeadLetterDraft, Item } from '../../stages/stage.ts';
-import type { Transition, TrackedEvent } from '../../stages/track/track-stage.ts';
+import type { Transition, TrackedEvent } from '../../stages/track/tracked-event.ts';
 import { deliver } from '../sinks/deliver.ts';
 import type { Sink } from '../sinks/sink.ts';
 import { SinkError } from '../sinks/sink.ts';
-import type { CommitSummary, ShardCheckpoint } from '../sinks/postgres/state-commit.ts';
+import type { CommitSummary } from '../sinks/postgres/state-commit.ts';
+import type { ShardCheckpoint } from '../types/shard-checkpoint.ts';
 import type { PostgresStateSink } from '../sinks/postgres/postgres-state-sink.ts';
 import { StateConflictError } from '../sinks/postgres/state-conflict-error.ts';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.ts';

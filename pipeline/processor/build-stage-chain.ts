@@ -1,5 +1,6 @@
 import { DecodeStage } from '../../stages/decode/decode-stage.ts';
-import type { DecodedEvent, RawRecord } from '../../stages/decode/decode-stage.ts';
+import type { DecodedEvent } from '../../stages/decode/decoded-event.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import { DedupeStage } from '../../stages/dedupe/dedupe-stage.ts';
 import type { AccountRegistry } from '../../stages/enrich/account-registry.ts';
 import { EnrichStage } from '../../stages/enrich/enrich-stage.ts';
@@ -9,9 +10,11 @@ import { ScopeStage } from '../../stages/scope/scope-stage.ts';
 import type { Stage } from '../../stages/stage.ts';
 import type { SlaPolicy } from '../../stages/track/sla-policy.ts';
 import { TrackStage } from '../../stages/track/track-stage.ts';
-import type { EvaluationStateStore, TrackedEvent } from '../../stages/track/track-stage.ts';
+import type { EvaluationStateStore } from '../../stages/track/evaluation-state-store.ts';
+import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
 import { StageChain } from './stage-chain.ts';
-import type { Retrack, TrackingChain } from './stage-chain.ts';
+import type { TrackingChain } from './stage-chain.ts';
+import type { Retrack } from '../../stages/track/retrack.ts';
 
 export interface EnrichChainOptions {
   readonly catalog: RuleCatalog;

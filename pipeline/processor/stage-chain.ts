@@ -1,10 +1,5 @@
 import type { Batch, CommittedBatch, DeadLetterDraft, DroppedRecord, Item, Stage, StageResult } from '../../stages/stage.ts';
-import type { EnrichedEvent } from '../../stages/enrich/enriched-event.ts';
-import type { EvaluationState } from '../../stages/track/finding.ts';
-import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
-
-/** A key's events applied again to the state Postgres holds (the state commit's answer to another writer's move). */
-export type Retrack = (stored: EvaluationState | null, events: readonly EnrichedEvent[]) => readonly TrackedEvent[];
+import type { Retrack } from '../../stages/track/retrack.ts';
 
 /** Records into and out of one stage of one batch. */
 export interface StageCount {

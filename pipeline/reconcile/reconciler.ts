@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { evaluationKeyOf } from '../../stages/enrich/enriched-event.ts';
-import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import type { Item } from '../../stages/stage.ts';
 import type { Runtime } from '../runtime/create-runtime.ts';
 import type { AggregatorReader, AggregatorResult } from './aggregator-reader.ts';

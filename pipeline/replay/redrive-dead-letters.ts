@@ -1,9 +1,9 @@
 import type { Runtime } from '../runtime/create-runtime.ts';
 import { toStorableText } from '../../schemas/storable-text.ts';
-import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import type { EnrichedEvent } from '../../stages/enrich/enriched-event.ts';
 import type { Item, RecordOrigin } from '../../stages/stage.ts';
-import type { TrackedEvent } from '../../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
 import { buildEnrichChain } from '../processor/build-stage-chain.ts';
 import { failureKind } from '../processor/failure-kind.ts';
 import { deliver } from '../sinks/deliver.ts';

@@ -3,7 +3,7 @@ import type { Settings } from '../../schemas/settings.ts';
 import { AccountRegistry } from '../../stages/enrich/account-registry.ts';
 import type { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
 import type { SlaPolicy } from '../../stages/track/sla-policy.ts';
-import type { TrackedEvent } from '../../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
 import { BatchProcessor } from '../processor/batch-processor.ts';
 import { buildStageChain } from '../processor/build-stage-chain.ts';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.ts';

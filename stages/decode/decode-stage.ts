@@ -2,16 +2,8 @@ import { isUtf8 } from 'node:buffer';
 import { ComplianceChangeEvent } from '../../schemas/compliance-change-event.ts';
 import { describeIssues } from '../../schemas/describe-issues.ts';
 import type { Batch, DeadLetterDraft, Item, Stage, StageResult } from '../stage.ts';
-
-export interface RawRecord {
-  readonly data: Uint8Array;
-}
-
-export interface DecodedEvent {
-  readonly event: ComplianceChangeEvent;
-  /** Kept (not copied) so a later stage can still dead-letter the original bytes. */
-  readonly raw: Uint8Array;
-}
+import type { DecodedEvent } from './decoded-event.ts';
+import type { RawRecord } from './raw-record.ts';
 
 export interface DecodeOptions {
   readonly maxRecordBytes: number;

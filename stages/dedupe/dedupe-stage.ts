@@ -1,4 +1,4 @@
-import type { DecodedEvent } from '../decode/decode-stage.ts';
+import type { DecodedEvent } from '../decode/decoded-event.ts';
 import type { Batch, CommittedBatch, DroppedRecord, Item, Stage, StageOutput, StageResult } from '../stage.ts';
 import { RecentIds } from './recent-ids.ts';
 

@@ -1,4 +1,4 @@
-import type { DecodedEvent } from '../decode/decode-stage.ts';
+import type { DecodedEvent } from '../decode/decoded-event.ts';
 import type { Batch, Item, Stage, StageResult } from '../stage.ts';
 import type { AccountRegistry } from './account-registry.ts';
 import { evaluationKeyOf } from './enriched-event.ts';

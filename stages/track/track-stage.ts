@@ -4,14 +4,8 @@ import type { Batch, CommittedBatch, Item, Stage, StageOutput, StageResult } fro
 import { applyEvent, applyEvents } from './apply-event.ts';
 import type { EvaluationState, Finding } from './finding.ts';
 import type { SlaPolicy } from './sla-policy.ts';
+import type { EvaluationStateStore } from './evaluation-state-store.ts';
 import type { TrackedEvent } from './tracked-event.ts';
-
-export type { TrackedEvent, Transition } from './tracked-event.ts';
-
-/** Loads stored state for keys the stage has not seen (Postgres, or memory in benchmarks). */
-export interface EvaluationStateStore {
-  load(evaluationKeys: readonly string[], signal: AbortSignal): Promise<ReadonlyMap<string, EvaluationState>>;
-}
 
 export interface TrackOptions {
   readonly store: EvaluationStateStore;

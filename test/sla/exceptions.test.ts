@@ -12,7 +12,7 @@ import { Escalator } from '../../pipeline/escalation/escalator.ts';
 import { ManualClock } from '../../pipeline/clock/manual-clock.ts';
 import { PostgresStateSink } from '../../pipeline/sinks/postgres/postgres-state-sink.ts';
 import { SlaPolicy } from '../../stages/track/sla-policy.ts';
-import type { TrackedEvent } from '../../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
 import type { EnrichedEvent } from '../../stages/enrich/enriched-event.ts';
 import { insertFindings, makeFinding, outbox } from './sla-fixtures.ts';
 

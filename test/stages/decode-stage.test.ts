@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeStage } from '../../stages/decode/decode-stage.ts';
-import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import { batchOf, encode, originOf, readSample, sampleFiles, sampleJson, ShardId } from './stage-fixtures.ts';
 
 const MaxRecordBytes = 8_192;

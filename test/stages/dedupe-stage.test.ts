@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DecodedEvent } from '../../stages/decode/decode-stage.ts';
+import type { DecodedEvent } from '../../stages/decode/decoded-event.ts';
 import { DedupeStage } from '../../stages/dedupe/dedupe-stage.ts';
 import type { ProcessedEventIndex } from '../../stages/dedupe/dedupe-stage.ts';
 import { RecentIds } from '../../stages/dedupe/recent-ids.ts';

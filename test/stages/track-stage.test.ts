@@ -3,7 +3,8 @@ import type { EnrichedEvent } from '../../stages/enrich/enriched-event.ts';
 import type { EvaluationState, Finding } from '../../stages/track/finding.ts';
 import { SlaPolicy } from '../../stages/track/sla-policy.ts';
 import { findingIdOf, TrackStage } from '../../stages/track/track-stage.ts';
-import type { EvaluationStateStore, TrackedEvent } from '../../stages/track/track-stage.ts';
+import type { EvaluationStateStore } from '../../stages/track/evaluation-state-store.ts';
+import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
 import { batchOf, enrichedEvent, originOf } from './stage-fixtures.ts';
 
 const HourMs = 3_600_000;

@@ -5,7 +5,7 @@ import { createKinesisClient } from '../../kinesis/kinesis-client.ts';
 import { KinesisConsumer } from '../../kinesis/kinesis-consumer.ts';
 import { ShardLeaseManager } from '../../kinesis/shard-lease-manager.ts';
 import { BatchTotals } from '../../replay/batch-totals.ts';
-import type { BackgroundService } from '../../runtime/background-service.ts';
+import type { BackgroundService } from '../../types/background-service.ts';
 import { stopOnSignals } from '../../runtime/stop-signal.ts';
 import { ProcessedEventsPruner } from '../../store/processed-events-pruner.ts';
 import { PipelineMetrics } from '../../metrics/pipeline-metrics.ts';

@@ -12,10 +12,11 @@ import { advanceEvaluations, insertNewEvaluations } from './evaluation-writes.ts
 import type { EvaluationWrite } from './evaluation-writes.ts';
 import { loadFirstEffects } from './first-effects.ts';
 import type { FirstEffect } from './first-effects.ts';
-import { LeaseLostError } from './lease-lost-error.ts';
+import { LeaseLostError } from '../../types/lease-lost-error.ts';
 import { multiRowInsert } from './multi-row-insert.ts';
 import type { SqlValue } from './multi-row-insert.ts';
-import type { CommitResult, ShardCheckpoint, StateCommit, StateSettle } from './state-commit.ts';
+import type { CommitResult, StateCommit, StateSettle } from './state-commit.ts';
+import type { ShardCheckpoint } from '../../types/shard-checkpoint.ts';
 import { StateConflictError } from './state-conflict-error.ts';
 
 /** What the Slack notifier is asked to do, written beside the finding change (transactional outbox). */

@@ -2,7 +2,7 @@ import { evaluationKeyOf } from '../../../stages/enrich/enriched-event.ts';
 import type { EnrichedEvent } from '../../../stages/enrich/enriched-event.ts';
 import type { Item } from '../../../stages/stage.ts';
 import type { Finding } from '../../../stages/track/finding.ts';
-import type { TrackedEvent, Transition } from '../../../stages/track/track-stage.ts';
+import type { TrackedEvent, Transition } from '../../../stages/track/tracked-event.ts';
 
 let counter = 0;
 

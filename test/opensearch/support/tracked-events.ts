@@ -10,7 +10,7 @@ import type { Item } from '../../../stages/stage.ts';
 import type { EvaluationState } from '../../../stages/track/finding.ts';
 import { SlaPolicy } from '../../../stages/track/sla-policy.ts';
 import { TrackStage } from '../../../stages/track/track-stage.ts';
-import type { TrackedEvent } from '../../../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../../../stages/track/tracked-event.ts';
 
 /** Synthetic traffic through the real decode/enrich/scope/track stages (in memory): realistic tracked events. */
 export async function trackedEventsOf(org: SyntheticOrg, traffic: TrafficOptions): Promise<Item<TrackedEvent>[]> {
