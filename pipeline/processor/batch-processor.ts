@@ -9,7 +9,7 @@ import type { Sink } from '../sinks/sink.ts';
 import { SinkError } from '../sinks/sink.ts';
 import type { CommitSummary } from '../sinks/postgres/state-commit.ts';
 import type { ShardCheckpoint } from '../types/shard-checkpoint.ts';
-import type { PostgresStateSink } from '../sinks/postgres/postgres-state-sink.ts';
+import type { StateCommitter } from '../sinks/postgres/state-committer.ts';
 import { StateConflictError } from '../sinks/postgres/state-conflict-error.ts';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.ts';
 import { failureKind, isContention } from './failure-kind.ts';
@@ -21,7 +21,7 @@ import type { StageCount, TrackingChain } from './stage-chain.ts';
 export interface ProcessorDependencies {
   /** This shard's stages (buildStageChain): they hold the shard's recent memory. */
   readonly chain: TrackingChain<RawRecord, TrackedEvent>;
-  readonly stateSink: Pick<PostgresStateSink, 'commit' | 'settle' | 'firstEffects'>;
+  readonly stateCommitter: Pick<StateCommitter, 'commit' | 'settle' | 'firstEffects'>;
   /** Idempotent sinks written once Postgres has decided the batch's effects (OpenSearch). */
   readonly sinks: readonly Sink<TrackedEvent>[];
   readonly logger: Logger;
@@ -186,7 +186,7 @@ export class BatchProcessor {
     const sinksAfter = deps.sinks.length > 0;
     const stageLetters = [...rejected, ...extraDeadLetters];
     const commitStarted = performance.now();
-    const committed = await deps.stateSink.commit({
+    const committed = await deps.stateCommitter.commit({
       source,
       tracked: kept,
       deadLetters: batch.returnDeadLetters ? [] : stageLetters,
@@ -206,7 +206,7 @@ export class BatchProcessor {
       const items = [...committed.tracked, ...(await this.#rebuild(committed.duplicates))];
       sinkLetters = items.length > 0 ? await this.#deliver(shardId, items, records, signal) : [];
       const rewrittenFindingIds = items.flatMap((item) => (item.value.finding && item.value.transition !== 'stale' && item.value.transition !== 'recorded' ? [item.value.finding.findingId] : []));
-      const settled = await deps.stateSink.settle({ source, deadLetters: batch.returnDeadLetters ? [] : sinkLetters, checkpoint, rewrittenFindingIds });
+      const settled = await deps.stateCommitter.settle({ source, deadLetters: batch.returnDeadLetters ? [] : sinkLetters, checkpoint, rewrittenFindingIds });
       sinkDeadLetters = batch.returnDeadLetters ? sinkLetters.length : settled.deadLetters;
     }
     // Acknowledged: the stages learn what is stored (ids now processed, states another writer had moved).
@@ -253,7 +253,7 @@ export class BatchProcessor {
   /** Events another commit recorded: their first effect, from Postgres, for the sinks to write what is missing. */
   async #rebuild(duplicates: readonly Item<EnrichedEvent>[]): Promise<Item<TrackedEvent>[]> {
     if (duplicates.length === 0) return [];
-    const effects = await this.#deps.stateSink.firstEffects(duplicates.map((item) => item.value.eventId));
+    const effects = await this.#deps.stateCommitter.firstEffects(duplicates.map((item) => item.value.eventId));
     const rebuilt: Item<TrackedEvent>[] = [];
     for (const { origin, value: event } of duplicates) {
       const effect = effects.get(event.eventId);

@@ -84,7 +84,7 @@ export async function redriveDeadLetters(runtime: Runtime, options: RedriveOptio
   }
 
   if (sinkEvents.length > 0) {
-    const effects = await runtime.stateSink.firstEffects(sinkEvents.map((s) => s.event.eventId));
+    const effects = await runtime.stateCommitter.firstEffects(sinkEvents.map((s) => s.event.eventId));
     for (const { id, stage, origin, event } of sinkEvents) {
       const effect = effects.get(event.eventId)!;
       const sinkName = stage.slice('sink:'.length);

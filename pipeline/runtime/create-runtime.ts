@@ -9,7 +9,7 @@ import { buildStageChain } from '../processor/build-stage-chain.ts';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.ts';
 import type { ProcessorHooks } from '../processor/processor-hooks.ts';
 import type { Sink } from '../sinks/sink.ts';
-import { PostgresStateSink } from '../sinks/postgres/postgres-state-sink.ts';
+import { StateCommitter } from '../sinks/postgres/state-committer.ts';
 import { migrateToLatest } from '../store/migrate.ts';
 import { checkSchemaVersion } from '../store/check-schema-version.ts';
 import { describeDatabaseError } from '../store/database-error.ts';
@@ -34,7 +34,7 @@ export interface Runtime {
   /** Refreshes `accounts` from Postgres (synced from Organizations) + the DRIFTWATCH_ACCOUNTS file. */
   readonly accountSource: AccountRegistrySource;
   readonly sla: SlaPolicy;
-  readonly stateSink: PostgresStateSink;
+  readonly stateCommitter: StateCommitter;
   readonly sinks: Sink<TrackedEvent>[];
   readonly workerId: string;
   /** Extra steps of `driftwatch migrate` beyond SQL (OpenSearch templates); each returns lines to report. */
@@ -86,7 +86,7 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
   // Accounts synced from Organizations (issue 11) under the file's per-account overrides; `migrate` opens the database before the table exists.
   const accountSource = new AccountRegistrySource(database.db, settings.DRIFTWATCH_ACCOUNTS, accounts);
   if (options.skipSchemaCheck !== true) await accountSource.refresh();
-  const stateSink = new PostgresStateSink(database.db);
+  const stateCommitter = new StateCommitter(database.db);
   const stateStore = new PostgresEvaluationStateStore(database.db);
   // Without explicit sinks (tests pass their own), the configured ones: OpenSearch when OPENSEARCH_URL is set, the
   // Firehose archive when FIREHOSE_DELIVERY_STREAM is set.
@@ -105,7 +105,7 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
     accounts,
     accountSource,
     sla,
-    stateSink,
+    stateCommitter,
     sinks,
     workerId: settings.DRIFTWATCH_WORKER_ID ?? defaultWorkerId(),
     migrationHooks,
@@ -119,7 +119,7 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
           maxRecordBytes: settings.DRIFTWATCH_MAX_RECORD_BYTES,
           stateCacheSize: settings.DRIFTWATCH_STATE_CACHE_SIZE,
         }),
-        stateSink,
+        stateCommitter,
         sinks,
         logger: logger.child({ shardId }),
         ...(options.metrics ? { metrics: options.metrics } : {}),
