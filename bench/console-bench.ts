@@ -14,7 +14,6 @@ import { Settings } from '../schemas/settings.ts';
 import { AccountRegistry } from '../stages/enrich/account-registry.ts';
 import { BuiltInRules } from '../stages/enrich/built-in-rules.ts';
 import { RuleCatalog } from '../stages/enrich/rule-catalog.ts';
-import { SlaPolicy } from '../stages/track/sla-policy.ts';
 import { ConsoleServer } from '../pipeline/console/console-server.ts';
 import { ConsoleSettings } from '../pipeline/console/console-settings.ts';
 import { loadOrganisationBoard } from '../pipeline/console/queries/organisation-board.ts';

@@ -18,15 +18,10 @@ import { createOpenSearchClient } from '../pipeline/sinks/opensearch/client.ts';
 import { openSearchConfigFromSettings } from '../pipeline/sinks/opensearch/config.ts';
 import { createOpenSearchSink } from '../pipeline/sinks/opensearch/create-opensearch-sink.ts';
 import { installOpenSearchIndices } from '../pipeline/sinks/opensearch/install-opensearch-indices.ts';
-import { AccountRegistryFile } from '../schemas/account-registry.ts';
-import { buildStageChain } from '../pipeline/processor/build-stage-chain.ts';
-import { AccountRegistry } from '../stages/enrich/account-registry.ts';
-import { RuleCatalog } from '../stages/enrich/rule-catalog.ts';
 import type { Item } from '../stages/stage.ts';
-import type { EvaluationState } from '../stages/track/finding.ts';
-import { SlaPolicy } from '../stages/track/sla-policy.ts';
 import type { TrackedEvent } from '../stages/track/tracked-event.ts';
 import { ensureOpenSearch } from '../test/support/opensearch.ts';
+import { syntheticChain } from './support/synthetic-chain.ts';
 
 const Events = Number(process.env.BENCH_EVENTS ?? 200_000);
 const Rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -41,14 +36,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 // ---- the data: realistic tracked events through the real stages (untimed) ----
 log(`preparing ${Events.toLocaleString('en-US')} tracked events...`);
 const org = createSyntheticOrg({ accounts: 120, seed: 3 });
-const memory = new Map<string, EvaluationState>();
-const chain = buildStageChain({
-  catalog: RuleCatalog.builtIn(),
-  accounts: new AccountRegistry(AccountRegistryFile.parse({ accounts: org.accounts })),
-  sla: SlaPolicy.defaults(),
-  stateStore: { load: async () => memory },
-  maxRecordBytes: 262_144,
-});
+const chain = syntheticChain(org);
 const batches: Item<TrackedEvent>[][] = [];
 let pending: Item<{ data: Uint8Array }>[] = [];
 let sequence = 0;

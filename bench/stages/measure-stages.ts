@@ -1,12 +1,8 @@
 import type { RawRecord } from '../../stages/decode/raw-record.ts';
-import { AccountRegistry } from '../../stages/enrich/account-registry.ts';
-import { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
-import { SlaPolicy } from '../../stages/track/sla-policy.ts';
-import { buildStageChain } from '../../pipeline/processor/build-stage-chain.ts';
 import type { EvaluationState } from '../../stages/track/finding.ts';
 import type { Item } from '../../stages/stage.ts';
-import { AccountRegistryFile } from '../../schemas/account-registry.ts';
 import { createSyntheticOrg, generateTraffic } from '../../pipeline/demo/synthetic-org.ts';
+import { syntheticChain } from '../support/synthetic-chain.ts';
 
 export interface StagesOptions {
   readonly events: number;
@@ -52,14 +48,7 @@ export async function measureStages(options: StagesOptions): Promise<StagesResul
   };
 
   const stagesRound = async (): Promise<number> => {
-    const memory = new Map<string, EvaluationState>();
-    const chain = buildStageChain({
-      catalog: RuleCatalog.builtIn(),
-      accounts: new AccountRegistry(AccountRegistryFile.parse({ accounts: org.accounts })),
-      sla: SlaPolicy.defaults(),
-      stateStore: { load: async () => memory },
-      maxRecordBytes: 262_144,
-    });
+    const chain = syntheticChain(org);
     const refreshed = new Map<string, EvaluationState | null>();
     const signal = new AbortController().signal;
     let kept = 0;

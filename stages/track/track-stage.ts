@@ -5,6 +5,7 @@ import { applyEvent, applyEvents } from './apply-event.ts';
 import type { EvaluationState, Finding } from './finding.ts';
 import type { SlaPolicy } from './sla-policy.ts';
 import type { EvaluationStateStore } from './evaluation-state-store.ts';
+import { openFinding } from './open-finding.ts';
 import type { TrackedEvent } from './tracked-event.ts';
 
 export interface TrackOptions {
@@ -103,30 +104,7 @@ export class TrackStage implements Stage<EnrichedEvent, TrackedEvent> {
   readonly #openFinding = (event: EnrichedEvent): Finding => this.#open(event);
 
   #open(event: EnrichedEvent): Finding {
-    return {
-      findingId: findingIdOf(event.evaluationKey, event.eventId),
-      evaluationKey: event.evaluationKey,
-      accountId: event.accountId,
-      accountName: event.accountName,
-      region: event.region,
-      rule: event.rule,
-      configRuleName: event.configRuleName,
-      ruleTitle: event.ruleTitle,
-      resourceType: event.resourceType,
-      resourceId: event.resourceId,
-      severity: event.severity,
-      environment: event.environment,
-      owner: event.owner,
-      slackChannel: event.slackChannel,
-      annotation: event.annotation,
-      status: 'open',
-      openedAt: event.orderingTime,
-      openedEventId: event.eventId,
-      deadline: this.#sla.deadline(event.orderingTime, event.severity),
-      resolvedAt: null,
-      resolution: null,
-      resolvedEventId: null,
-    };
+    return openFinding(event, findingIdOf(event.evaluationKey, event.eventId), this.#sla.deadline(event.orderingTime, event.severity));
   }
 
   #evictOverCapacity(): void {
