@@ -324,25 +324,16 @@ function refusedLetter(item: Item<RawRecord>, error: unknown): DeadLetterDraft {
   return { origin: item.origin, stage, reason: toStorableText(`${prefix}: ${describe(error)}`).slice(0, 1_000), raw: item.value.data };
 }
 
+// The counts of a summary that add up across the parts of an isolated batch.
+const Summed = ['evaluations', 'opened', 'resolved', 'deadLetters', 'notifications', 'accepted', 'duplicates'] as const;
+
 function combine(records: number, parts: readonly BatchSummary[]): BatchSummary {
   const transitions: Record<Transition, number> = { opened: 0, resolved: 0, unchanged: 0, recorded: 0, stale: 0 };
-  let evaluations = 0;
-  let opened = 0;
-  let resolved = 0;
-  let deadLetters = 0;
-  let notifications = 0;
-  let accepted = 0;
-  let duplicates = 0;
+  const sums: Record<(typeof Summed)[number], number> = { evaluations: 0, opened: 0, resolved: 0, deadLetters: 0, notifications: 0, accepted: 0, duplicates: 0 };
   for (const part of parts) {
-    evaluations += part.evaluations;
-    opened += part.opened;
-    resolved += part.resolved;
-    deadLetters += part.deadLetters;
-    notifications += part.notifications;
-    accepted += part.accepted;
-    duplicates += part.duplicates;
+    for (const key of Summed) sums[key] += part[key];
     for (const [transition, count] of Object.entries(part.transitions) as [Transition, number][]) transitions[transition] += count;
   }
   const returned = parts.flatMap((part) => part.returnedDeadLetters ?? []);
-  return { evaluations, opened, resolved, deadLetters, notifications, records, accepted, duplicates, transitions, ...(parts.some((part) => part.returnedDeadLetters) ? { returnedDeadLetters: returned } : {}) };
+  return { ...sums, records, transitions, ...(parts.some((part) => part.returnedDeadLetters) ? { returnedDeadLetters: returned } : {}) };
 }
