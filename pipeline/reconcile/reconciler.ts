@@ -185,10 +185,8 @@ export class Reconciler {
       for await (const page of readAhead(this.#deps.reader.pages(accountId))) {
         pages++;
         for (const result of page.results) {
-          if (run.rule_filter && result.rule !== run.rule_filter) continue;
-          const key = evaluationKeyOf(result.accountId, result.region, result.rule, result.resourceType, result.resourceId);
-          if (seen.has(key)) continue;
-          seen.add(key);
+          const key = firstSightOf(result, run.rule_filter, seen);
+          if (key === null) continue;
           const tally = tallyOf(result.rule);
           tally.evaluations++;
           evaluations++;
@@ -307,10 +305,8 @@ export class Reconciler {
       const seen = new Set<string>();
       for await (const page of this.#deps.reader.pages(accountId)) {
         for (const result of page.results) {
-          if (run.rule_filter && result.rule !== run.rule_filter) continue;
-          const key = evaluationKeyOf(result.accountId, result.region, result.rule, result.resourceType, result.resourceId);
-          if (seen.has(key)) continue;
-          seen.add(key);
+          const key = firstSightOf(result, run.rule_filter, seen);
+          if (key === null) continue;
           const tally = tallyOf(result.rule);
           tally.evaluations++;
           this.#compare(run, key, result, stored.get(key), tally);
@@ -362,4 +358,13 @@ async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
   } finally {
     await source.return(undefined);
   }
+}
+
+/** A result's evaluation key the first time an account's listing shows it (within the run's rule filter); else null. */
+function firstSightOf(result: AggregatorResult, ruleFilter: string | null, seen: Set<string>): string | null {
+  if (ruleFilter && result.rule !== ruleFilter) return null;
+  const key = evaluationKeyOf(result.accountId, result.region, result.rule, result.resourceType, result.resourceId);
+  if (seen.has(key)) return null;
+  seen.add(key);
+  return key;
 }
