@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import type { Selectable } from 'kysely';
 import type { Logger } from 'pino';
 import { evaluationKeyOf } from '../../stages/enrich/enriched-event.ts';
 import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import type { Item } from '../../stages/stage.ts';
 import type { Runtime } from '../runtime/create-runtime.ts';
+import type { EvaluationsTable } from '../store/database-schema.ts';
 import type { AggregatorReader, AggregatorResult } from './aggregator-reader.ts';
 import { ReconcileBusyError, ReconcileStore } from './reconcile-store.ts';
 import type { ReconcileRun } from './reconcile-store.ts';
@@ -70,17 +72,8 @@ const HeartbeatMs = 10_000;
 /** A run whose heartbeat is older than this is taken over by the next reconcile. */
 export const StaleRunMs = 60_000;
 
-interface StoredEvaluation {
-  readonly evaluation_key: string;
-  readonly account_id: string;
-  readonly region: string;
-  readonly rule: string;
-  readonly resource_type: string;
-  readonly resource_id: string;
-  readonly compliance: string;
-  readonly ordering_time: Date;
-  readonly event_id: string;
-}
+/** What reconciliation compares of a stored evaluation: all but its finding link and bookkeeping. */
+type StoredEvaluation = Omit<Selectable<EvaluationsTable>, 'in_scope' | 'open_finding_id' | 'updated_at'>;
 
 interface Difference {
   readonly record: Item<RawRecord>;
