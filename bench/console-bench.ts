@@ -14,7 +14,6 @@ import { Settings } from '../schemas/settings.ts';
 import { AccountRegistry } from '../stages/enrich/account-registry.ts';
 import { BuiltInRules } from '../stages/enrich/built-in-rules.ts';
 import { RuleCatalog } from '../stages/enrich/rule-catalog.ts';
-import { SlaPolicy } from '../stages/track/sla-policy.ts';
 import { ConsoleServer } from '../pipeline/console/console-server.ts';
 import { ConsoleSettings } from '../pipeline/console/console-settings.ts';
 import { loadOrganisationBoard } from '../pipeline/console/queries/organisation-board.ts';
@@ -23,6 +22,7 @@ import { loadFindingPage } from '../pipeline/console/queries/finding-page.ts';
 import { SettledTrendCache } from '../pipeline/console/queries/compliance-trend.ts';
 import { createTestDatabase } from '../test/support/postgres.ts';
 import { envInt, formatNumber, JsonOutput, percentile, progress, table } from './support/bench-output.ts';
+import { loadSlaPolicy } from '../pipeline/config/load-sla-policy.ts';
 
 const findings = envInt('BENCH_CONSOLE_FINDINGS', 100_000);
 const evaluations = Math.max(envInt('BENCH_CONSOLE_EVALUATIONS', 1_000_000), findings);
@@ -46,7 +46,7 @@ try {
   const settings = Settings.parse({ DATABASE_URL: database.url });
   const catalog = RuleCatalog.builtIn();
   const accounts = AccountRegistry.empty();
-  const sla = await SlaPolicy.load(undefined);
+  const sla = await loadSlaPolicy(undefined);
   server = await ConsoleServer.create({
     runtime: { settings, database: { db, kind: 'postgres', description: 'bench', close: async () => undefined }, catalog, accounts, sla },
     settings: ConsoleSettings.parse({ DRIFTWATCH_CONSOLE_TOKEN: Token }),

@@ -18,18 +18,10 @@ import { createOpenSearchClient } from '../pipeline/sinks/opensearch/client.ts';
 import { openSearchConfigFromSettings } from '../pipeline/sinks/opensearch/config.ts';
 import { createOpenSearchSink } from '../pipeline/sinks/opensearch/create-opensearch-sink.ts';
 import { installOpenSearchIndices } from '../pipeline/sinks/opensearch/install-opensearch-indices.ts';
-import { AccountRegistryFile } from '../schemas/account-registry.ts';
-import { DecodeStage } from '../stages/decode/decode-stage.ts';
-import { AccountRegistry } from '../stages/enrich/account-registry.ts';
-import { EnrichStage } from '../stages/enrich/enrich-stage.ts';
-import { RuleCatalog } from '../stages/enrich/rule-catalog.ts';
-import { ScopeStage } from '../stages/scope/scope-stage.ts';
 import type { Item } from '../stages/stage.ts';
-import type { EvaluationState } from '../stages/track/finding.ts';
-import { SlaPolicy } from '../stages/track/sla-policy.ts';
-import { TrackStage } from '../stages/track/track-stage.ts';
-import type { TrackedEvent } from '../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../stages/track/tracked-event.ts';
 import { ensureOpenSearch } from '../test/support/opensearch.ts';
+import { syntheticChain } from './support/synthetic-chain.ts';
 
 const Events = Number(process.env.BENCH_EVENTS ?? 200_000);
 const Rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -44,18 +36,12 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 // ---- the data: realistic tracked events through the real stages (untimed) ----
 log(`preparing ${Events.toLocaleString('en-US')} tracked events...`);
 const org = createSyntheticOrg({ accounts: 120, seed: 3 });
-const decode = new DecodeStage({ maxRecordBytes: 262_144 });
-const enrich = new EnrichStage({ catalog: RuleCatalog.builtIn(), accounts: new AccountRegistry(AccountRegistryFile.parse({ accounts: org.accounts })) });
-const scope = new ScopeStage();
-const memory = new Map<string, EvaluationState>();
-const track = new TrackStage({ store: { load: async () => memory }, sla: SlaPolicy.defaults() });
+const chain = syntheticChain(org);
 const batches: Item<TrackedEvent>[][] = [];
 let pending: Item<{ data: Uint8Array }>[] = [];
 let sequence = 0;
 const flush = async () => {
-  const decoded = decode.processSync({ shardId: 'bench', items: pending });
-  const scoped = scope.processSync({ shardId: 'bench', items: enrich.processSync({ shardId: 'bench', items: decoded.kept }).kept });
-  batches.push((await track.process({ shardId: 'bench', items: scoped.kept }, signal)).kept);
+  batches.push((await chain.run({ shardId: 'bench', items: pending }, signal)).kept);
   pending = [];
 };
 for (const delivery of generateTraffic(org, { deliveries: Events, seed: 9, malformedRate: 0, duplicateRate: 0, outOfOrderRate: 0.02 })) {

@@ -13,11 +13,11 @@ import pg from 'pg';
 import { createKinesisClient } from '../../pipeline/kinesis/kinesis-client.ts';
 import { DecodeStage } from '../../stages/decode/decode-stage.ts';
 import { EnrichStage } from '../../stages/enrich/enrich-stage.ts';
-import { AccountRegistry } from '../../stages/enrich/account-registry.ts';
 import { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
 import { Documents } from '../../pipeline/sinks/opensearch/documents.ts';
 import { deadLetterKeyOf } from '../../pipeline/sinks/postgres/dead-letter-key.ts';
 import { toStorableText } from '../../schemas/storable-text.ts';
+import { loadAccountRegistry } from '../../pipeline/config/load-account-registry.ts';
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -29,7 +29,7 @@ const kinesis = createKinesisClient({ region: 'us-east-1', endpoint: env('KINESI
 const openSearch = new URL(env('OPENSEARCH_URL'));
 const index = env('NAIVE_INDEX');
 const decode = new DecodeStage({ maxRecordBytes: 262_144 });
-const enrich = new EnrichStage({ catalog: RuleCatalog.builtIn(), accounts: await AccountRegistry.load(env('DRIFTWATCH_ACCOUNTS')) });
+const enrich = new EnrichStage({ catalog: RuleCatalog.builtIn(), accounts: await loadAccountRegistry(env('DRIFTWATCH_ACCOUNTS')) });
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 const UpsertSql = `

@@ -1,16 +1,8 @@
-import { DecodeStage } from '../../stages/decode/decode-stage.ts';
-import type { RawRecord } from '../../stages/decode/decode-stage.ts';
-import { DedupeStage } from '../../stages/dedupe/dedupe-stage.ts';
-import { EnrichStage } from '../../stages/enrich/enrich-stage.ts';
-import { AccountRegistry } from '../../stages/enrich/account-registry.ts';
-import { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
-import { ScopeStage } from '../../stages/scope/scope-stage.ts';
-import { SlaPolicy } from '../../stages/track/sla-policy.ts';
-import { TrackStage } from '../../stages/track/track-stage.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import type { EvaluationState } from '../../stages/track/finding.ts';
 import type { Item } from '../../stages/stage.ts';
-import { AccountRegistryFile } from '../../schemas/account-registry.ts';
 import { createSyntheticOrg, generateTraffic } from '../../pipeline/demo/synthetic-org.ts';
+import { syntheticChain } from '../support/synthetic-chain.ts';
 
 export interface StagesOptions {
   readonly events: number;
@@ -56,12 +48,8 @@ export async function measureStages(options: StagesOptions): Promise<StagesResul
   };
 
   const stagesRound = async (): Promise<number> => {
-    const decode = new DecodeStage({ maxRecordBytes: 262_144 });
-    const dedupe = new DedupeStage();
-    const enrich = new EnrichStage({ catalog: RuleCatalog.builtIn(), accounts: new AccountRegistry(AccountRegistryFile.parse({ accounts: org.accounts })) });
-    const scope = new ScopeStage();
-    const memory = new Map<string, EvaluationState>();
-    const track = new TrackStage({ store: { load: async () => memory }, sla: SlaPolicy.defaults() });
+    const chain = syntheticChain(org);
+    const refreshed = new Map<string, EvaluationState | null>();
     const signal = new AbortController().signal;
     let kept = 0;
     const start = performance.now();
@@ -71,12 +59,9 @@ export async function measureStages(options: StagesOptions): Promise<StagesResul
       for (let i = offset; i < end; i++) {
         items.push({ origin: { shardId: 'bench', sequenceNumber: String(i) }, value: { data: Buffer.from(encoded[i]!, 'base64') } });
       }
-      const decoded = decode.processSync({ shardId: 'bench', items });
-      const deduped = await dedupe.process({ shardId: 'bench', items: decoded.kept }, signal);
-      const enriched = enrich.processSync({ shardId: 'bench', items: deduped.kept });
-      const scoped = scope.processSync({ shardId: 'bench', items: enriched.kept });
-      const tracked = await track.process({ shardId: 'bench', items: scoped.kept }, signal);
-      dedupe.remember(tracked.kept.map((item) => item.value.event.eventId));
+      const tracked = await chain.run({ shardId: 'bench', items }, signal);
+      // As after a commit: the ids are processed (the in-memory store has nothing to refresh).
+      chain.committed({ eventIds: tracked.kept.map((item) => item.value.event.eventId), refreshed });
       kept += tracked.kept.length;
     }
     if (kept === 0) throw new Error('no events kept');

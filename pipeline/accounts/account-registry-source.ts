@@ -2,15 +2,10 @@ import type { Kysely } from 'kysely';
 import { AccountRegistryFile } from '../../schemas/account-registry.ts';
 import type { Account } from '../../schemas/account-registry.ts';
 import type { AccountRegistry } from '../../stages/enrich/account-registry.ts';
-import { parseConfigFile } from '../config/parse-config-file.ts';
+import { loadAccountFile } from '../config/load-account-file.ts';
 import type { Database } from '../store/database-schema.ts';
 import { AccountStore } from './account-store.ts';
 import type { AccountRow } from './account-store.ts';
-
-/** The DRIFTWATCH_ACCOUNTS file, or an empty registry (defaults only) when unset. */
-export async function loadAccountFile(path: string | undefined): Promise<AccountRegistryFile> {
-  return path ? parseConfigFile(AccountRegistryFile, path, 'account registry') : AccountRegistryFile.parse({});
-}
 
 /**
  * The registry the pipeline uses: accounts synced from Organizations, with the file's entry replacing an account's

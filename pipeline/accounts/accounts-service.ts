@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { BackgroundService } from '../runtime/background-service.ts';
+import type { BackgroundService } from '../types/background-service.ts';
 import type { Runtime } from '../runtime/create-runtime.ts';
 import { applyAccountEffects } from './account-effects.ts';
 import { syncAccounts } from './accounts-sync.ts';

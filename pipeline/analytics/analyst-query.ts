@@ -1,3 +1,5 @@
+import { IndexNames } from '../sinks/opensearch/index-names.ts';
+
 /** What a query is evaluated against: the index prefix, the instant "now" (injected: reproducible), a window and a size. */
 export interface QueryContext {
   readonly indexPrefix: string;
@@ -49,6 +51,25 @@ export const NotExcepted = { term: { excepted: true } } as const;
 
 /** Open findings that no risk exception covers: what people are expected to fix now. */
 export const OpenNotExcepted = { bool: { filter: [{ term: { status: 'open' } }], must_not: [NotExcepted] } } as const;
+
+/** A column of text (left-aligned) or of numbers (right-aligned). */
+export const left = (key: string, title: string): QueryColumn => ({ key, title, align: 'left' });
+export const right = (key: string, title: string): QueryColumn => ({ key, title, align: 'right' });
+
+/** The search of an aggregation over findings: no hits, the exact number of matching findings, then the buckets. */
+export function findingsAggregation(
+  build: (context: QueryContext) => { readonly query: unknown; readonly aggs: Record<string, unknown> },
+): AnalystQuery['search'] {
+  return (context) => {
+    const { query, aggs } = build(context);
+    return { index: IndexNames.findings(context.indexPrefix), body: { size: 0, track_total_hits: true, query, aggs } };
+  };
+}
+
+/** The reader of such a search: the rows of the top-level aggregation `name`'s buckets, and the findings' total. */
+export function bucketRows(name: string, rowsOf: (bucket: Record<string, unknown>) => QueryRow | readonly QueryRow[]): AnalystQuery['read'] {
+  return (response) => ({ total: totalOf(response), rows: bucketsOf(aggregationsOf(response), name).flatMap((bucket) => rowsOf(bucket)) });
+}
 
 export const HourMs = 3_600_000;
 export const DayMs = 86_400_000;

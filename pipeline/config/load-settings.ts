@@ -1,6 +1,6 @@
 import { Settings, SecretSettings } from '../../schemas/settings.ts';
 import { redactUrls } from '../logging/redact-secrets.ts';
-import { ConfigFileError } from './config-file-error.ts';
+import { ConfigFileError } from '../../schemas/config-file-error.ts';
 
 /**
  * Reads driftwatch's variables from the environment; a bad one gives a one-line error naming it. Secret variables are

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import { describeIssues } from '../../stages/decode/decode-stage.ts';
+import { describeIssues } from '../../schemas/describe-issues.ts';
 import { readConfigFile } from './read-config-file.ts';
-import { ConfigFileError } from './config-file-error.ts';
+import { ConfigFileError } from '../../schemas/config-file-error.ts';
 
 /** Reads and validates a YAML/JSON file against a schema, with a one-line error naming the file and the field. */
 export async function parseConfigFile<S extends z.ZodType>(schema: S, path: string, what: string): Promise<z.infer<S>> {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { ConfigFileError } from './config-file-error.ts';
+import { ConfigFileError } from '../../schemas/config-file-error.ts';
 
 /**
  * Reads a YAML or JSON configuration file; failures name the file and what is wrong, in one line. YAML warnings (an

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigFileError } from '../config/config-file-error.ts';
+import { ConfigFileError } from '../../schemas/config-file-error.ts';
 
 const Port = z.coerce
   .number({ error: 'expected a port number from 0 to 65535' })

@@ -12,7 +12,7 @@ import { ShardLeaseManager } from '../kinesis/shard-lease-manager.ts';
 import { BatchTotals } from '../replay/batch-totals.ts';
 import { createRuntime } from '../runtime/create-runtime.ts';
 import type { Runtime } from '../runtime/create-runtime.ts';
-import type { BackgroundService } from '../runtime/background-service.ts';
+import type { BackgroundService } from '../types/background-service.ts';
 import { createSyntheticOrg, generateTraffic } from './synthetic-org.ts';
 import type { DeliveryKind } from './synthetic-org.ts';
 

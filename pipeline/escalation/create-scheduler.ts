@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../store/database-schema.ts';
 import type { SlaPolicy } from '../../stages/track/sla-policy.ts';
 import type { Clock } from '../clock/clock.ts';
-import type { BackgroundService } from '../runtime/background-service.ts';
+import type { BackgroundService } from '../types/background-service.ts';
 import { expireExceptions } from '../exceptions/exception-expiry.ts';
 import type { ExceptionExpirySummary } from '../exceptions/exception-expiry.ts';
 import { takeComplianceSnapshot } from '../report/compliance-snapshot.ts';

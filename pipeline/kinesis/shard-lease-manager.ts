@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/database-schema.ts';
+import { heldLease } from './lease-fence.ts';
+import type { LeaseFence } from './lease-fence.ts';
 import type { LeaseTables } from './lease-tables.ts';
 import type { ShardInfo } from './shard-discovery.ts';
 import type { StreamIdentity } from './stream-identity.ts';
@@ -140,10 +142,7 @@ export class ShardLeaseManager {
       const result = await this.#db
         .updateTable('shard_leases')
         .set({ lease_expires_at: sql`now() + ${`${this.#options.leaseMs} milliseconds`}::interval`, updated_at: new Date() })
-        .where('stream_name', '=', this.#options.streamName)
-        .where('shard_id', '=', lease.shardId)
-        .where('owner', '=', this.#options.owner)
-        .where('lease_token', '=', lease.leaseToken)
+        .where(heldLease(this.#fence(lease)))
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) !== 1) lost.push(lease.shardId);
     }
@@ -155,10 +154,7 @@ export class ShardLeaseManager {
     const result = await this.#db
       .updateTable('shard_leases')
       .set({ finished: true, owner: null, lease_expires_at: null, updated_at: new Date() })
-      .where('stream_name', '=', this.#options.streamName)
-      .where('shard_id', '=', lease.shardId)
-      .where('owner', '=', this.#options.owner)
-      .where('lease_token', '=', lease.leaseToken)
+      .where(heldLease(this.#fence(lease)))
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
@@ -168,11 +164,13 @@ export class ShardLeaseManager {
     await this.#db
       .updateTable('shard_leases')
       .set({ owner: null, lease_expires_at: null, updated_at: new Date() })
-      .where('stream_name', '=', this.#options.streamName)
-      .where('shard_id', '=', lease.shardId)
-      .where('owner', '=', this.#options.owner)
-      .where('lease_token', '=', lease.leaseToken)
+      .where(heldLease(this.#fence(lease)))
       .execute();
+  }
+
+  /** What a checkpoint of this lease carries (ShardCheckpoint) and what every write of it is fenced by. */
+  #fence(lease: ShardLease): LeaseFence {
+    return { streamName: this.#options.streamName, shardId: lease.shardId, owner: this.#options.owner, leaseToken: lease.leaseToken };
   }
 
   #bound(): StreamIdentity {

@@ -3,8 +3,10 @@ import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kine
 import type { KinesisClient, _Record } from '@aws-sdk/client-kinesis';
 import type { Logger } from 'pino';
 import type { BatchProcessor, BatchSummary } from '../processor/batch-processor.ts';
-import { LeaseLostError } from '../sinks/postgres/lease-lost-error.ts';
-import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import { Backoff } from '../runtime/backoff.ts';
+import type { BackoffPolicy } from '../runtime/backoff.ts';
+import { LeaseLostError } from '../types/lease-lost-error.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import type { Item } from '../../stages/stage.ts';
 import { BoundedQueue } from './bounded-queue.ts';
 import { CheckpointTracker } from './checkpoint-tracker.ts';
@@ -31,6 +33,8 @@ interface FetchedBatch {
 
 type Fetched = FetchedBatch | 'shard-end' | 'caught-up';
 
+const RewindBackoff: BackoffPolicy = { baseMs: 500, maxMs: 30_000 };
+
 // Kinesis allows 5 GetRecords calls per second per shard.
 const MinGetRecordsIntervalMs = 200;
 
@@ -46,6 +50,8 @@ export class ShardWorker {
   #uncommittedSince: number | null = null;
   /** Arrival of the first record of each batch read and not yet committed, in read order. */
   #inFlight: { readonly last: string; readonly arrival: number | null }[] = [];
+  /** Between rewinds after failures; a committed batch resets it, so an old bad spell does not slow the next one. */
+  readonly #backoff = new Backoff(RewindBackoff);
 
   constructor(options: ShardWorkerOptions) {
     this.#o = options;
@@ -72,7 +78,6 @@ export class ShardWorker {
   /** Resolves 'finished' when a closed shard was read to its end, 'stopped' on abort or lost lease. */
   async run(signal: AbortSignal): Promise<'finished' | 'stopped'> {
     const { logger } = this.#o;
-    let backoffMs = 500;
     while (!signal.aborted) {
       try {
         const outcome = await this.#readFromPosition(signal);
@@ -87,9 +92,9 @@ export class ShardWorker {
           logger.warn({ err: error }, 'lease lost, stopping shard');
           return 'stopped';
         }
-        logger.error({ err: error, checkpoint: this.#position, retryInMs: backoffMs }, 'shard processing failed, rewinding to checkpoint');
-        await sleep(backoffMs, undefined, { signal }).catch(() => undefined);
-        backoffMs = Math.min(backoffMs * 2, 30_000);
+        const retryInMs = this.#backoff.next();
+        logger.error({ err: error, checkpoint: this.#position, retryInMs }, 'shard processing failed, rewinding to checkpoint');
+        await sleep(retryInMs, undefined, { signal }).catch(() => undefined);
       }
     }
     return 'stopped';
@@ -124,6 +129,7 @@ export class ShardWorker {
         );
         this.#position = tracker.ack(fetched.last);
         this.#committed(fetched.last);
+        this.#backoff.reset();
         this.#o.onBatch?.(this.shardId, summary, fetched.lagMs);
       }
     } catch (error) {

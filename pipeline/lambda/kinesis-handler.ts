@@ -1,7 +1,7 @@
-import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import type { Item } from '../../stages/stage.ts';
 import type { Runtime } from '../runtime/create-runtime.ts';
-import { describeIssues } from '../../stages/decode/decode-stage.ts';
+import { describeIssues } from '../../schemas/describe-issues.ts';
 import { ContainerRuntime } from './container-runtime.ts';
 import type { ContainerRuntimeOptions } from './container-runtime.ts';
 import { KinesisStreamEvent, shardOf } from './kinesis-stream-event.ts';

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import { describeIssues } from '../../stages/decode/decode-stage.ts';
+import { describeIssues } from '../../schemas/describe-issues.ts';
 
 /**
  * The secrets a Lambda container resolves at cold start (the CDK app writes this variable; Lambda has no secret

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { BackgroundService } from '../runtime/background-service.ts';
+import type { BackgroundService } from '../types/background-service.ts';
 import type { PipelineMetrics } from './pipeline-metrics.ts';
 
 export interface HealthReport {

@@ -1,40 +1,29 @@
 import type { Logger } from 'pino';
 import { toStorableText } from '../../schemas/storable-text.ts';
-import { DecodeStage } from '../../stages/decode/decode-stage.ts';
-import type { RawRecord } from '../../stages/decode/decode-stage.ts';
-import { DedupeStage } from '../../stages/dedupe/dedupe-stage.ts';
-import { EnrichStage } from '../../stages/enrich/enrich-stage.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import type { EnrichedEvent } from '../../stages/enrich/enriched-event.ts';
-import type { AccountRegistry } from '../../stages/enrich/account-registry.ts';
-import type { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
-import { ScopeStage } from '../../stages/scope/scope-stage.ts';
-import type { DeadLetterDraft, Item, StageResult } from '../../stages/stage.ts';
-import { TrackStage } from '../../stages/track/track-stage.ts';
-import type { EvaluationStateStore, Transition, TrackedEvent } from '../../stages/track/track-stage.ts';
-import type { SlaPolicy } from '../../stages/track/sla-policy.ts';
+import type { DeadLetterDraft, Item } from '../../stages/stage.ts';
+import type { Transition, TrackedEvent } from '../../stages/track/tracked-event.ts';
 import { deliver } from '../sinks/deliver.ts';
 import type { Sink } from '../sinks/sink.ts';
 import { SinkError } from '../sinks/sink.ts';
-import type { CommitSummary, ShardCheckpoint } from '../sinks/postgres/state-commit.ts';
-import type { PostgresStateSink } from '../sinks/postgres/postgres-state-sink.ts';
+import type { CommitSummary } from '../sinks/postgres/state-commit.ts';
+import type { ShardCheckpoint } from '../types/shard-checkpoint.ts';
+import type { StateCommitter } from '../sinks/postgres/state-committer.ts';
 import { StateConflictError } from '../sinks/postgres/state-conflict-error.ts';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.ts';
 import { failureKind, isContention } from './failure-kind.ts';
 import type { FailureKind } from './failure-kind.ts';
 import type { HookedBatch, ProcessorHooks } from './processor-hooks.ts';
 import { RewindCounter } from './rewind-counter.ts';
+import type { StageCount, TrackingChain } from './stage-chain.ts';
 
 export interface ProcessorDependencies {
-  readonly catalog: RuleCatalog;
-  readonly accounts: AccountRegistry;
-  readonly sla: SlaPolicy;
-  readonly stateStore: EvaluationStateStore;
-  readonly stateSink: Pick<PostgresStateSink, 'commit' | 'settle' | 'firstEffects'>;
+  /** This shard's stages (buildStageChain): they hold the shard's recent memory. */
+  readonly chain: TrackingChain<RawRecord, TrackedEvent>;
+  readonly stateCommitter: Pick<StateCommitter, 'commit' | 'settle' | 'firstEffects'>;
   /** Idempotent sinks written once Postgres has decided the batch's effects (OpenSearch). */
   readonly sinks: readonly Sink<TrackedEvent>[];
-  readonly maxRecordBytes: number;
-  /** Evaluation states the track stage keeps per shard (default: the stage's own). */
-  readonly stateCacheSize?: number;
   readonly logger: Logger;
   readonly metrics?: PipelineMetrics;
   /** Test hooks that force interleavings between writers. */
@@ -67,8 +56,9 @@ export interface BatchSummary extends CommitSummary {
 const ContentionRetries = 3;
 
 /**
- * decode -> dedupe -> enrich -> scope -> track, then the state commit, then every idempotent sink, then the
- * checkpoint. One instance per shard: the dedupe and track stages hold that shard's recent memory.
+ * The stage chain (decode -> dedupe -> enrich -> scope -> track), then the state commit, then every idempotent sink,
+ * then the checkpoint. One instance per shard, with that shard's chain: its stages hold the shard's recent memory and
+ * hear of each batch's outcome through their lifecycle hooks (`committed`, `rolledBack`).
  *
  * Postgres decides first, the sinks follow (issue 17): the commit arbitrates between writers of the same evaluation key
  * and returns the effects that hold, so OpenSearch only ever receives committed effects (a writer whose cache was
@@ -82,18 +72,12 @@ const ContentionRetries = 3;
  */
 export class BatchProcessor {
   readonly #deps: ProcessorDependencies;
-  readonly #decode: DecodeStage;
-  readonly #dedupe = new DedupeStage();
-  readonly #enrich: EnrichStage;
-  readonly #scope = new ScopeStage();
-  readonly #track: TrackStage;
+  readonly #chain: ProcessorDependencies['chain'];
   readonly #rewinds: RewindCounter;
 
   constructor(deps: ProcessorDependencies) {
     this.#deps = deps;
-    this.#decode = new DecodeStage({ maxRecordBytes: deps.maxRecordBytes });
-    this.#enrich = new EnrichStage({ catalog: deps.catalog, accounts: deps.accounts });
-    this.#track = new TrackStage({ store: deps.stateStore, sla: deps.sla, ...(deps.stateCacheSize ? { cacheCapacity: deps.stateCacheSize } : {}) });
+    this.#chain = deps.chain;
     this.#rewinds = new RewindCounter(deps.rewindLimit ?? 3);
   }
 
@@ -127,8 +111,7 @@ export class BatchProcessor {
   }
 
   #forget(): void {
-    this.#track.reset();
-    this.#dedupe.forget();
+    this.#chain.rolledBack();
   }
 
   /** The batch, and if a record of it makes the store refuse it, its records apart. */
@@ -197,22 +180,21 @@ export class BatchProcessor {
   async #once(batch: BatchContext, records: readonly Item<RawRecord>[], extraDeadLetters: readonly DeadLetterDraft[]): Promise<BatchSummary> {
     const deps = this.#deps;
     const { shardId, checkpoint, source, signal } = batch;
-    const { tracked, rejected, counts } = await this.#stages(shardId, records, signal);
-    const hooked: HookedBatch = { shardId, source, eventIds: tracked.kept.map((item) => item.value.event.eventId) };
+    const { kept, dropped, rejected, counts } = await this.#chain.run({ shardId, items: records }, signal);
+    const hooked: HookedBatch = { shardId, source, eventIds: kept.map((item) => item.value.event.eventId) };
     await deps.hooks?.beforeCommit?.(hooked);
     const sinksAfter = deps.sinks.length > 0;
     const stageLetters = [...rejected, ...extraDeadLetters];
     const commitStarted = performance.now();
-    const committed = await deps.stateSink.commit({
+    const committed = await deps.stateCommitter.commit({
       source,
-      tracked: tracked.kept,
+      tracked: kept,
       deadLetters: batch.returnDeadLetters ? [] : stageLetters,
       checkpoint,
       checkpointMode: sinksAfter ? 'verify' : 'write',
-      retrack: (stored, events) => this.#track.retrack(stored, events),
+      retrack: this.#chain.retrack,
     });
     const commitSeconds = (performance.now() - commitStarted) / 1_000;
-    this.#track.adopt(committed.refreshed);
     if (committed.refreshed.size > 0) {
       deps.logger.info({ keys: committed.refreshed.size, duplicates: committed.duplicates.length }, 'another writer had moved some evaluation keys: their events were tracked again from Postgres');
     }
@@ -224,27 +206,30 @@ export class BatchProcessor {
       const items = [...committed.tracked, ...(await this.#rebuild(committed.duplicates))];
       sinkLetters = items.length > 0 ? await this.#deliver(shardId, items, records, signal) : [];
       const rewrittenFindingIds = items.flatMap((item) => (item.value.finding && item.value.transition !== 'stale' && item.value.transition !== 'recorded' ? [item.value.finding.findingId] : []));
-      const settled = await deps.stateSink.settle({ source, deadLetters: batch.returnDeadLetters ? [] : sinkLetters, checkpoint, rewrittenFindingIds });
+      const settled = await deps.stateCommitter.settle({ source, deadLetters: batch.returnDeadLetters ? [] : sinkLetters, checkpoint, rewrittenFindingIds });
       sinkDeadLetters = batch.returnDeadLetters ? sinkLetters.length : settled.deadLetters;
     }
-    this.#dedupe.remember([...committed.tracked.map((item) => item.value.event.eventId), ...committed.duplicates.map((item) => item.value.eventId)]);
+    // Acknowledged: the stages learn what is stored (ids now processed, states another writer had moved).
+    this.#chain.committed({
+      eventIds: [...committed.tracked.map((item) => item.value.event.eventId), ...committed.duplicates.map((item) => item.value.eventId)],
+      refreshed: committed.refreshed,
+    });
 
     const transitions: Record<Transition, number> = { opened: 0, resolved: 0, unchanged: 0, recorded: 0, stale: 0 };
     for (const item of committed.tracked) transitions[item.value.transition]++;
-    const duplicates = counts.duplicates + committed.duplicates.length;
+    const duplicates = dropped.length + committed.duplicates.length;
     const metrics = deps.metrics;
     if (metrics) {
       metrics.commitLatency.observe(commitSeconds);
-      const stage = (name: string, into: number, kept: number, other?: { outcome: string; count: number }) => {
-        metrics.records.inc({ stage: name, outcome: 'in' }, into);
-        metrics.records.inc({ stage: name, outcome: 'kept' }, kept);
-        if (other) metrics.records.inc({ stage: name, outcome: other.outcome }, other.count);
-      };
-      stage('decode', records.length, counts.decoded, { outcome: 'rejected', count: rejected.length });
-      stage('dedupe', counts.decoded, counts.deduped, { outcome: 'dropped', count: counts.duplicates });
-      stage('enrich', counts.deduped, counts.enriched);
-      stage('scope', counts.enriched, counts.scoped);
-      stage('track', counts.scoped, committed.tracked.length, { outcome: 'dropped', count: committed.duplicates.length });
+      const last = counts.length - 1;
+      counts.forEach((count, i) => {
+        // The last stage's records are what the commit accepted; events it found recorded already count as dropped.
+        const stage: StageCount = i === last ? { ...count, kept: committed.tracked.length, dropped: count.dropped + committed.duplicates.length } : count;
+        metrics.records.inc({ stage: stage.stage, outcome: 'in' }, stage.into);
+        metrics.records.inc({ stage: stage.stage, outcome: 'kept' }, stage.kept);
+        metrics.records.inc({ stage: stage.stage, outcome: 'dropped' }, stage.dropped);
+        metrics.records.inc({ stage: stage.stage, outcome: 'rejected' }, stage.rejected);
+      });
       for (const letter of [...stageLetters, ...sinkLetters]) metrics.deadLetters.inc({ stage: letter.stage });
       for (const [transition, count] of Object.entries(transitions)) if (count > 0) metrics.transitions.inc({ transition }, count);
       metrics.batches.inc({ shard: shardId });
@@ -268,7 +253,7 @@ export class BatchProcessor {
   /** Events another commit recorded: their first effect, from Postgres, for the sinks to write what is missing. */
   async #rebuild(duplicates: readonly Item<EnrichedEvent>[]): Promise<Item<TrackedEvent>[]> {
     if (duplicates.length === 0) return [];
-    const effects = await this.#deps.stateSink.firstEffects(duplicates.map((item) => item.value.eventId));
+    const effects = await this.#deps.stateCommitter.firstEffects(duplicates.map((item) => item.value.eventId));
     const rebuilt: Item<TrackedEvent>[] = [];
     for (const { origin, value: event } of duplicates) {
       const effect = effects.get(event.eventId);
@@ -311,29 +296,6 @@ export class BatchProcessor {
     }
     return letters;
   }
-
-  /**
-   * The stages, in a function of their own so their intermediate results (the parsed and validated event trees) are
-   * garbage before the sinks are awaited: only the tracked events, the dead letters and the counts leave it. Held
-   * across a sink's round trip by four shards, those trees were a large part of the consumer's memory.
-   */
-  async #stages(
-    shardId: string,
-    records: readonly Item<RawRecord>[],
-    signal: AbortSignal,
-  ): Promise<{ tracked: StageResult<TrackedEvent>; rejected: DeadLetterDraft[]; counts: StageCounts }> {
-    const decoded = this.#decode.processSync({ shardId, items: records });
-    // In-batch and recent ids only: whether an event was committed before is the state commit's answer, not a look-up's.
-    const deduped = await this.#dedupe.process({ shardId, items: decoded.kept }, signal);
-    const enriched = this.#enrich.processSync({ shardId, items: deduped.kept });
-    const scoped = this.#scope.processSync({ shardId, items: enriched.kept });
-    const tracked = await this.#track.process({ shardId, items: scoped.kept }, signal);
-    return {
-      tracked,
-      rejected: decoded.rejected,
-      counts: { decoded: decoded.kept.length, deduped: deduped.kept.length, duplicates: deduped.dropped.length, enriched: enriched.kept.length, scoped: scoped.kept.length },
-    };
-  }
 }
 
 /** One `process` call: where its records come from and what it may move. */
@@ -343,14 +305,6 @@ interface BatchContext {
   readonly source: string;
   readonly signal: AbortSignal;
   readonly returnDeadLetters: boolean;
-}
-
-interface StageCounts {
-  readonly decoded: number;
-  readonly deduped: number;
-  readonly duplicates: number;
-  readonly enriched: number;
-  readonly scoped: number;
 }
 
 function isolable(kind: FailureKind, isolate: boolean): boolean {
@@ -370,25 +324,16 @@ function refusedLetter(item: Item<RawRecord>, error: unknown): DeadLetterDraft {
   return { origin: item.origin, stage, reason: toStorableText(`${prefix}: ${describe(error)}`).slice(0, 1_000), raw: item.value.data };
 }
 
+// The counts of a summary that add up across the parts of an isolated batch.
+const Summed = ['evaluations', 'opened', 'resolved', 'deadLetters', 'notifications', 'accepted', 'duplicates'] as const;
+
 function combine(records: number, parts: readonly BatchSummary[]): BatchSummary {
   const transitions: Record<Transition, number> = { opened: 0, resolved: 0, unchanged: 0, recorded: 0, stale: 0 };
-  let evaluations = 0;
-  let opened = 0;
-  let resolved = 0;
-  let deadLetters = 0;
-  let notifications = 0;
-  let accepted = 0;
-  let duplicates = 0;
+  const sums: Record<(typeof Summed)[number], number> = { evaluations: 0, opened: 0, resolved: 0, deadLetters: 0, notifications: 0, accepted: 0, duplicates: 0 };
   for (const part of parts) {
-    evaluations += part.evaluations;
-    opened += part.opened;
-    resolved += part.resolved;
-    deadLetters += part.deadLetters;
-    notifications += part.notifications;
-    accepted += part.accepted;
-    duplicates += part.duplicates;
+    for (const key of Summed) sums[key] += part[key];
     for (const [transition, count] of Object.entries(part.transitions) as [Transition, number][]) transitions[transition] += count;
   }
   const returned = parts.flatMap((part) => part.returnedDeadLetters ?? []);
-  return { evaluations, opened, resolved, deadLetters, notifications, records, accepted, duplicates, transitions, ...(parts.some((part) => part.returnedDeadLetters) ? { returnedDeadLetters: returned } : {}) };
+  return { ...sums, records, transitions, ...(parts.some((part) => part.returnedDeadLetters) ? { returnedDeadLetters: returned } : {}) };
 }

@@ -1,4 +1,4 @@
-import { LeaseLostError } from '../sinks/postgres/lease-lost-error.ts';
+import { LeaseLostError } from '../types/lease-lost-error.ts';
 import { StateConflictError } from '../sinks/postgres/state-conflict-error.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import type { Item } from '../../stages/stage.ts';
 
 /**

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import type { Selectable } from 'kysely';
 import type { Logger } from 'pino';
 import { evaluationKeyOf } from '../../stages/enrich/enriched-event.ts';
-import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import type { Item } from '../../stages/stage.ts';
 import type { AccountTables } from '../accounts/account-tables.ts';
 import type { Runtime } from '../runtime/create-runtime.ts';
+import type { EvaluationsTable } from '../store/database-schema.ts';
 import type { AggregatorReader, AggregatorResult } from './aggregator-reader.ts';
 import { BatchLanes } from './batch-lanes.ts';
 import { ReconcileBusyError, ReconcileStore } from './reconcile-store.ts';
@@ -76,17 +78,8 @@ const HeartbeatMs = 10_000;
 /** A run whose heartbeat is older than this is taken over by the next reconcile. */
 export const StaleRunMs = 60_000;
 
-interface StoredEvaluation {
-  readonly evaluation_key: string;
-  readonly account_id: string;
-  readonly region: string;
-  readonly rule: string;
-  readonly resource_type: string;
-  readonly resource_id: string;
-  readonly compliance: string;
-  readonly ordering_time: Date;
-  readonly event_id: string;
-}
+/** What reconciliation compares of a stored evaluation: all but its finding link and bookkeeping. */
+type StoredEvaluation = Omit<Selectable<EvaluationsTable>, 'in_scope' | 'open_finding_id' | 'updated_at'>;
 
 interface Difference {
   readonly record: Item<RawRecord>;
@@ -272,10 +265,8 @@ export class Reconciler {
       let results = 0;
       reported += page.results.length;
       for (const result of page.results) {
-        if (run.rule_filter && result.rule !== run.rule_filter) continue;
-        const key = evaluationKeyOf(result.accountId, result.region, result.rule, result.resourceType, result.resourceId);
-        if (seen.has(key)) continue;
-        seen.add(key);
+        const key = firstSightOf(result, run.rule_filter, seen);
+        if (key === null) continue;
         const tally = tallyOf(result.rule);
         tally.evaluations++;
         results++;
@@ -438,4 +429,13 @@ async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
   } finally {
     await source.return(undefined);
   }
+}
+
+/** A result's evaluation key the first time an account's listing shows it (within the run's rule filter); else null. */
+function firstSightOf(result: AggregatorResult, ruleFilter: string | null, seen: Set<string>): string | null {
+  if (ruleFilter && result.rule !== ruleFilter) return null;
+  const key = evaluationKeyOf(result.accountId, result.region, result.rule, result.resourceType, result.resourceId);
+  if (seen.has(key)) return null;
+  seen.add(key);
+  return key;
 }

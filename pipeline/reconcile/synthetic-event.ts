@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import type { ComplianceChangeEvent, ComplianceType, SyntheticMark } from '../../schemas/compliance-change-event.ts';
-import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import type { Item } from '../../stages/stage.ts';
 
 /** A compliance change driftwatch builds itself, to go through the same stages as the stream's events. */

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import type { Item } from '../../stages/stage.ts';
 import { RecordFramer } from './read-record-frames.ts';
 import { ReplayInputError, listReplayFiles } from './read-replay-files.ts';

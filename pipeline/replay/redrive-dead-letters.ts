@@ -1,12 +1,10 @@
 import type { Runtime } from '../runtime/create-runtime.ts';
 import { toStorableText } from '../../schemas/storable-text.ts';
-import { DecodeStage } from '../../stages/decode/decode-stage.ts';
-import type { RawRecord } from '../../stages/decode/decode-stage.ts';
-import { EnrichStage } from '../../stages/enrich/enrich-stage.ts';
-import { isInScope } from '../../stages/scope/scope-stage.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import type { EnrichedEvent } from '../../stages/enrich/enriched-event.ts';
 import type { Item, RecordOrigin } from '../../stages/stage.ts';
-import type { TrackedEvent } from '../../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
+import { buildEnrichChain } from '../processor/build-stage-chain.ts';
 import { failureKind } from '../processor/failure-kind.ts';
 import { deliver } from '../sinks/deliver.ts';
 
@@ -39,28 +37,25 @@ export async function redriveDeadLetters(runtime: Runtime, options: RedriveOptio
   if (options.ids && options.ids.length > 0) query = query.where('id', 'in', options.ids.map(String));
   const letters = await query.execute();
 
-  const decode = new DecodeStage({ maxRecordBytes: runtime.settings.DRIFTWATCH_MAX_RECORD_BYTES });
-  const enrich = new EnrichStage({ catalog: runtime.catalog, accounts: runtime.accounts });
+  // The chain's stateless part (decode, enrich, scope) tells which letters are still not events, and rebuilds the
+  // input of a sink that refused an event whose state is committed.
+  const prepare = buildEnrichChain({ catalog: runtime.catalog, accounts: runtime.accounts, maxRecordBytes: runtime.settings.DRIFTWATCH_MAX_RECORD_BYTES });
   const failures = new Map<string, string>();
   const redriven: string[] = [];
   const stageRetries: Item<RawRecord>[] = [];
   const sinkRetries = new Map<string, { id: string; item: Item<TrackedEvent> }[]>();
   const sinkEvents: { id: string; stage: string; origin: RecordOrigin; event: EnrichedEvent }[] = [];
 
-  for (const letter of letters) {
-    // The letter's id as sequence number: unique, so each result is matched to its letter.
-    const origin = { shardId: letter.shard_id, sequenceNumber: letter.id };
-    const decoded = decode.decodeOne(letter.raw);
-    if (typeof decoded === 'string') {
-      failures.set(letter.id, decoded);
-      continue;
-    }
-    if (letter.stage.startsWith('sink:')) {
-      const enriched = enrich.enrichOne({ event: decoded, raw: letter.raw });
-      sinkEvents.push({ id: letter.id, stage: letter.stage, origin, event: { ...enriched, inScope: isInScope(enriched) } });
-    } else {
-      stageRetries.push({ origin, value: { data: letter.raw } });
-    }
+  // The letter's id as sequence number: unique, so each result is matched to its letter.
+  const items: Item<RawRecord>[] = letters.map((letter) => ({ origin: { shardId: letter.shard_id, sequenceNumber: letter.id }, value: { data: letter.raw } }));
+  const prepared = await prepare.run({ shardId: 'redrive', items }, signal);
+  for (const letter of prepared.rejected) failures.set(letter.origin.sequenceNumber, letter.reason);
+  const events = new Map(prepared.kept.map((item) => [item.origin.sequenceNumber, item.value]));
+  for (const [i, letter] of letters.entries()) {
+    const event = events.get(letter.id);
+    if (!event) continue;
+    if (letter.stage.startsWith('sink:')) sinkEvents.push({ id: letter.id, stage: letter.stage, origin: items[i]!.origin, event });
+    else stageRetries.push(items[i]!);
   }
 
   if (stageRetries.length > 0) {
@@ -89,7 +84,7 @@ export async function redriveDeadLetters(runtime: Runtime, options: RedriveOptio
   }
 
   if (sinkEvents.length > 0) {
-    const effects = await runtime.stateSink.firstEffects(sinkEvents.map((s) => s.event.eventId));
+    const effects = await runtime.stateCommitter.firstEffects(sinkEvents.map((s) => s.event.eventId));
     for (const { id, stage, origin, event } of sinkEvents) {
       const effect = effects.get(event.eventId)!;
       const sinkName = stage.slice('sink:'.length);

@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../../schemas/settings.ts';
 import { AccountRegistry } from '../../stages/enrich/account-registry.ts';
-import { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
-import { SlaPolicy } from '../../stages/track/sla-policy.ts';
-import type { TrackedEvent } from '../../stages/track/track-stage.ts';
+import type { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
+import type { SlaPolicy } from '../../stages/track/sla-policy.ts';
+import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
 import { BatchProcessor } from '../processor/batch-processor.ts';
+import { buildStageChain } from '../processor/build-stage-chain.ts';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.ts';
 import type { ProcessorHooks } from '../processor/processor-hooks.ts';
 import type { Sink } from '../sinks/sink.ts';
-import { PostgresStateSink } from '../sinks/postgres/postgres-state-sink.ts';
+import { StateCommitter } from '../sinks/postgres/state-committer.ts';
 import { migrateToLatest } from '../store/migrate.ts';
 import { checkSchemaVersion } from '../store/check-schema-version.ts';
 import { describeDatabaseError } from '../store/database-error.ts';
@@ -18,7 +19,10 @@ import { PostgresEvaluationStateStore } from '../store/postgres-evaluation-state
 import { createOpenSearchSink } from '../sinks/opensearch/create-opensearch-sink.ts';
 import { openSearchMigrationHook } from '../sinks/opensearch/opensearch-migration-hook.ts';
 import { defaultWorkerId } from './worker-id.ts';
-import { AccountRegistrySource, loadAccountFile } from '../accounts/account-registry-source.ts';
+import { AccountRegistrySource } from '../accounts/account-registry-source.ts';
+import { loadAccountFile } from '../config/load-account-file.ts';
+import { loadRuleCatalog } from '../config/load-rule-catalog.ts';
+import { loadSlaPolicy } from '../config/load-sla-policy.ts';
 
 /** Everything a command needs, built once from settings. */
 export interface Runtime {
@@ -30,7 +34,7 @@ export interface Runtime {
   /** Refreshes `accounts` from Postgres (synced from Organizations) + the DRIFTWATCH_ACCOUNTS file. */
   readonly accountSource: AccountRegistrySource;
   readonly sla: SlaPolicy;
-  readonly stateSink: PostgresStateSink;
+  readonly stateCommitter: StateCommitter;
   readonly sinks: Sink<TrackedEvent>[];
   readonly workerId: string;
   /** Extra steps of `driftwatch migrate` beyond SQL (OpenSearch templates); each returns lines to report. */
@@ -58,9 +62,9 @@ export interface RuntimeOptions {
 
 export async function createRuntime(settings: Settings, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   const [catalog, accountFile, sla] = await Promise.all([
-    RuleCatalog.load(settings.DRIFTWATCH_RULE_CATALOG),
+    loadRuleCatalog(settings.DRIFTWATCH_RULE_CATALOG),
     loadAccountFile(settings.DRIFTWATCH_ACCOUNTS),
-    SlaPolicy.load(settings.DRIFTWATCH_SLA_POLICY),
+    loadSlaPolicy(settings.DRIFTWATCH_SLA_POLICY),
   ]);
   const accounts = new AccountRegistry(accountFile);
   const database = await openDatabase({
@@ -82,7 +86,7 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
   // Accounts synced from Organizations (issue 11) under the file's per-account overrides; `migrate` opens the database before the table exists.
   const accountSource = new AccountRegistrySource(database.db, settings.DRIFTWATCH_ACCOUNTS, accounts);
   if (options.skipSchemaCheck !== true) await accountSource.refresh();
-  const stateSink = new PostgresStateSink(database.db);
+  const stateCommitter = new StateCommitter(database.db);
   const stateStore = new PostgresEvaluationStateStore(database.db);
   // Without explicit sinks (tests pass their own), the configured ones: OpenSearch when OPENSEARCH_URL is set, the
   // Firehose archive when FIREHOSE_DELIVERY_STREAM is set.
@@ -101,20 +105,22 @@ export async function createRuntime(settings: Settings, logger: Logger, options:
     accounts,
     accountSource,
     sla,
-    stateSink,
+    stateCommitter,
     sinks,
     workerId: settings.DRIFTWATCH_WORKER_ID ?? defaultWorkerId(),
     migrationHooks,
     createProcessor: (shardId) =>
       new BatchProcessor({
-        catalog,
-        accounts,
-        sla,
-        stateStore,
-        stateSink,
+        chain: buildStageChain({
+          catalog,
+          accounts,
+          sla,
+          stateStore,
+          maxRecordBytes: settings.DRIFTWATCH_MAX_RECORD_BYTES,
+          stateCacheSize: settings.DRIFTWATCH_STATE_CACHE_SIZE,
+        }),
+        stateCommitter,
         sinks,
-        maxRecordBytes: settings.DRIFTWATCH_MAX_RECORD_BYTES,
-        stateCacheSize: settings.DRIFTWATCH_STATE_CACHE_SIZE,
         logger: logger.child({ shardId }),
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.processorHooks ? { hooks: options.processorHooks } : {}),

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Batch, Item } from '../../stages/stage.ts';
+import { Backoff } from '../runtime/backoff.ts';
 import type { RejectedItem, Sink } from './sink.ts';
 import { SinkError } from './sink.ts';
 
@@ -41,7 +42,7 @@ export async function deliver<T>(
   const rejected: { item: Item<T>; reason: string }[] = [];
   let pending: readonly Item<T>[] = batch.items;
   let attempts = 0;
-  let backoff = policy.initialBackoffMs;
+  const backoff = new Backoff({ baseMs: policy.initialBackoffMs, maxMs: policy.maxBackoffMs });
   let retried = false;
   try {
     while (pending.length > 0) {
@@ -61,7 +62,7 @@ export async function deliver<T>(
         if (next.length === 0) break;
         pending = next;
       }
-      const delay = Math.round(Math.random() * backoff);
+      const delay = backoff.next();
       logger.warn(
         { attempt: attempts, retrying: pending.length, delayMs: delay, error: outcome.status === 'errored' ? outcome.error.message : undefined },
         'sink write incomplete, retrying',
@@ -69,7 +70,6 @@ export async function deliver<T>(
       retried = true;
       observer.onRetry?.(attempts, pending.length);
       await sleep(delay, undefined, { signal });
-      backoff = Math.min(backoff * 2, policy.maxBackoffMs);
     }
   } finally {
     if (retried) observer.onRecovered?.();

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { EvaluationState, Finding, Resolution } from '../../stages/track/finding.ts';
-import type { EvaluationStateStore } from '../../stages/track/track-stage.ts';
+import type { EvaluationStateStore } from '../../stages/track/evaluation-state-store.ts';
 import type { Compliance } from '../../stages/enrich/enriched-event.ts';
 import type { Database, FindingsTable } from './database-schema.ts';
 import type { Selectable } from 'kysely';

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { BackgroundService } from '../runtime/background-service.ts';
+import type { BackgroundService } from '../types/background-service.ts';
 import type { Database } from './database-schema.ts';
 import { pruneProcessedEvents } from './postgres-processed-event-index.ts';
 

@@ -1,17 +1,9 @@
 import { isUtf8 } from 'node:buffer';
-import type { z } from 'zod';
 import { ComplianceChangeEvent } from '../../schemas/compliance-change-event.ts';
+import { describeIssues } from '../../schemas/describe-issues.ts';
 import type { Batch, DeadLetterDraft, Item, Stage, StageResult } from '../stage.ts';
-
-export interface RawRecord {
-  readonly data: Uint8Array;
-}
-
-export interface DecodedEvent {
-  readonly event: ComplianceChangeEvent;
-  /** Kept (not copied) so a later stage can still dead-letter the original bytes. */
-  readonly raw: Uint8Array;
-}
+import type { DecodedEvent } from './decoded-event.ts';
+import type { RawRecord } from './raw-record.ts';
 
 export interface DecodeOptions {
   readonly maxRecordBytes: number;
@@ -26,11 +18,7 @@ export class DecodeStage implements Stage<RawRecord, DecodedEvent> {
     this.#maxRecordBytes = options.maxRecordBytes;
   }
 
-  async process(batch: Batch<RawRecord>): Promise<StageResult<DecodedEvent>> {
-    return this.processSync(batch);
-  }
-
-  processSync(batch: Batch<RawRecord>): StageResult<DecodedEvent> {
+  process(batch: Batch<RawRecord>): StageResult<DecodedEvent> {
     const kept: Item<DecodedEvent>[] = [];
     const rejected: DeadLetterDraft[] = [];
     for (const item of batch.items) {
@@ -62,10 +50,4 @@ export class DecodeStage implements Stage<RawRecord, DecodedEvent> {
     if (!parsed.success) return `not a Config compliance-change event: ${describeIssues(parsed.error.issues)}`;
     return parsed.data;
   }
-}
-
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  const shown = issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  const more = issues.length > 3 ? ` (+${issues.length - 3} more)` : '';
-  return shown.join('; ') + more;
 }

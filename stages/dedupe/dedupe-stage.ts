@@ -1,5 +1,5 @@
-import type { DecodedEvent } from '../decode/decode-stage.ts';
-import type { Batch, DroppedRecord, Item, Stage, StageResult } from '../stage.ts';
+import type { DecodedEvent } from '../decode/decoded-event.ts';
+import type { Batch, CommittedBatch, DroppedRecord, Item, Stage, StageOutput, StageResult } from '../stage.ts';
 import { RecentIds } from './recent-ids.ts';
 
 /** The durable record of event ids whose effect was committed (Postgres `processed_events`). */
@@ -28,7 +28,7 @@ export class DedupeStage implements Stage<DecodedEvent, DecodedEvent> {
     this.#index = options.index;
   }
 
-  async process(batch: Batch<DecodedEvent>, signal: AbortSignal): Promise<StageResult<DecodedEvent>> {
+  process(batch: Batch<DecodedEvent>, signal: AbortSignal): StageOutput<DecodedEvent> {
     const candidates: Item<DecodedEvent>[] = [];
     const dropped: DroppedRecord[] = [];
     const inBatch = new Set<string>();
@@ -41,27 +41,35 @@ export class DedupeStage implements Stage<DecodedEvent, DecodedEvent> {
         candidates.push(item);
       }
     }
-    let kept = candidates;
-    if (this.#index && candidates.length > 0) {
-      const processed = await this.#index.findProcessed([...inBatch], signal);
-      if (processed.size > 0) {
-        kept = [];
-        for (const item of candidates) {
-          if (processed.has(item.value.event.id)) dropped.push({ origin: item.origin, reason: 'duplicate' });
-          else kept.push(item);
-        }
-      }
+    // Without a durable index to ask, the answer is ready now: no promise on the hot path.
+    if (!this.#index || candidates.length === 0) return { kept: candidates, dropped, rejected: [] };
+    return this.#withoutProcessed(this.#index, candidates, inBatch, dropped, signal);
+  }
+
+  async #withoutProcessed(
+    index: ProcessedEventIndex,
+    candidates: Item<DecodedEvent>[],
+    ids: ReadonlySet<string>,
+    dropped: DroppedRecord[],
+    signal: AbortSignal,
+  ): Promise<StageResult<DecodedEvent>> {
+    const processed = await index.findProcessed([...ids], signal);
+    if (processed.size === 0) return { kept: candidates, dropped, rejected: [] };
+    const kept: Item<DecodedEvent>[] = [];
+    for (const item of candidates) {
+      if (processed.has(item.value.event.id)) dropped.push({ origin: item.origin, reason: 'duplicate' });
+      else kept.push(item);
     }
     return { kept, dropped, rejected: [] };
   }
 
-  /** Called once the batch is committed: only then are its ids truly processed. */
-  remember(eventIds: Iterable<string>): void {
-    for (const id of eventIds) this.#recent.add(id);
+  /** Only once the batch is committed are its ids truly processed. */
+  committed(batch: CommittedBatch): void {
+    for (const id of batch.eventIds) this.#recent.add(id);
   }
 
   /** After a failed commit the shard rewinds; ids remembered since are no longer true. */
-  forget(): void {
+  rolledBack(): void {
     this.#recent.clear();
   }
 }

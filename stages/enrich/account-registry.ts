@@ -1,6 +1,5 @@
 import { AccountRegistryFile } from '../../schemas/account-registry.ts';
 import type { Account } from '../../schemas/account-registry.ts';
-import { parseConfigFile } from '../../pipeline/config/parse-config-file.ts';
 
 export interface AccountLookup {
   readonly account: Account;
@@ -27,11 +26,6 @@ export class AccountRegistry {
 
   static empty(): AccountRegistry {
     return new AccountRegistry(AccountRegistryFile.parse({}));
-  }
-
-  static async load(path: string | undefined): Promise<AccountRegistry> {
-    if (!path) return AccountRegistry.empty();
-    return new AccountRegistry(await parseConfigFile(AccountRegistryFile, path, 'account registry'));
   }
 
   lookup(accountId: string): AccountLookup {

@@ -1,4 +1,4 @@
-import type { DecodedEvent } from '../decode/decode-stage.ts';
+import type { DecodedEvent } from '../decode/decoded-event.ts';
 import type { Batch, Item, Stage, StageResult } from '../stage.ts';
 import type { AccountRegistry } from './account-registry.ts';
 import { evaluationKeyOf } from './enriched-event.ts';
@@ -24,11 +24,7 @@ export class EnrichStage implements Stage<DecodedEvent, EnrichedEvent> {
     this.#accounts = options.accounts;
   }
 
-  async process(batch: Batch<DecodedEvent>): Promise<StageResult<EnrichedEvent>> {
-    return this.processSync(batch);
-  }
-
-  processSync(batch: Batch<DecodedEvent>): StageResult<EnrichedEvent> {
+  process(batch: Batch<DecodedEvent>): StageResult<EnrichedEvent> {
     const kept: Item<EnrichedEvent>[] = new Array(batch.items.length);
     let i = 0;
     for (const item of batch.items) kept[i++] = { origin: item.origin, value: this.enrichOne(item.value) };

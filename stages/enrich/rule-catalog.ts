@@ -1,6 +1,5 @@
-import { RuleCatalogFile, RuleDefinition } from '../../schemas/rule-catalog.ts';
-import type { RuleScope, Severity } from '../../schemas/rule-catalog.ts';
-import { parseConfigFile } from '../../pipeline/config/parse-config-file.ts';
+import { RuleDefinition } from '../../schemas/rule-catalog.ts';
+import type { RuleCatalogFile, RuleScope, Severity } from '../../schemas/rule-catalog.ts';
 import { BuiltInRules } from './built-in-rules.ts';
 
 export interface RuleLookup {
@@ -26,12 +25,9 @@ export class RuleCatalog {
     );
   }
 
-  /** The built-in catalog with a file's rules overriding (same name) or extending it. */
-  static async load(path: string | undefined): Promise<RuleCatalog> {
-    const builtIn = RuleCatalog.builtIn();
-    if (!path) return builtIn;
-    const file = await parseConfigFile(RuleCatalogFile, path, 'rule catalog');
-    const merged = new Map(builtIn.#rules);
+  /** This catalog with a file's rules overriding (same name) or extending it, under the file's defaults. */
+  extendedBy(file: RuleCatalogFile): RuleCatalog {
+    const merged = new Map(this.#rules);
     for (const rule of file.rules) merged.set(rule.name, rule);
     return new RuleCatalog([...merged.values()], file.defaults);
   }

@@ -8,11 +8,7 @@ import type { Batch, Item, Stage, StageResult } from '../stage.ts';
 export class ScopeStage implements Stage<EnrichedEvent, EnrichedEvent> {
   readonly name = 'scope';
 
-  async process(batch: Batch<EnrichedEvent>): Promise<StageResult<EnrichedEvent>> {
-    return this.processSync(batch);
-  }
-
-  processSync(batch: Batch<EnrichedEvent>): StageResult<EnrichedEvent> {
+  process(batch: Batch<EnrichedEvent>): StageResult<EnrichedEvent> {
     const kept: Item<EnrichedEvent>[] = new Array(batch.items.length);
     let i = 0;
     for (const item of batch.items) {

@@ -32,6 +32,9 @@ export interface Finding {
   readonly resolvedEventId: string | null;
 }
 
+/** The fields that say which finding it is and where: every list of findings shows them. */
+export type FindingNaming = 'findingId' | 'accountId' | 'accountName' | 'region' | 'rule' | 'ruleTitle' | 'resourceType' | 'resourceId';
+
 /** What is stored per evaluation key: the latest result and the finding it keeps open, if any. */
 export interface EvaluationState {
   readonly evaluationKey: string;

@@ -1,8 +1,7 @@
 import { DateTime } from 'luxon';
 import { SlaPolicyFile } from '../../schemas/sla-policy.ts';
 import type { Severity } from '../../schemas/rule-catalog.ts';
-import { parseConfigFile } from '../../pipeline/config/parse-config-file.ts';
-import { ConfigFileError } from '../../pipeline/config/config-file-error.ts';
+import { ConfigFileError } from '../../schemas/config-file-error.ts';
 
 const DayMs = 86_400_000;
 
@@ -34,11 +33,6 @@ export class SlaPolicy {
 
   static defaults(): SlaPolicy {
     return new SlaPolicy(SlaPolicyFile.parse({}));
-  }
-
-  static async load(path: string | undefined): Promise<SlaPolicy> {
-    if (!path) return SlaPolicy.defaults();
-    return new SlaPolicy(await parseConfigFile(SlaPolicyFile, path, 'SLA policy'));
   }
 
   get timezone(): string {

@@ -1,17 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { EnrichedEvent } from '../enrich/enriched-event.ts';
-import type { Batch, Item, Stage, StageResult } from '../stage.ts';
+import type { Batch, CommittedBatch, Item, Stage, StageOutput, StageResult } from '../stage.ts';
 import { applyEvent, applyEvents } from './apply-event.ts';
 import type { EvaluationState, Finding } from './finding.ts';
 import type { SlaPolicy } from './sla-policy.ts';
+import type { EvaluationStateStore } from './evaluation-state-store.ts';
+import { openFinding } from './open-finding.ts';
 import type { TrackedEvent } from './tracked-event.ts';
-
-export type { TrackedEvent, Transition } from './tracked-event.ts';
-
-/** Loads stored state for keys the stage has not seen (Postgres, or memory in benchmarks). */
-export interface EvaluationStateStore {
-  load(evaluationKeys: readonly string[], signal: AbortSignal): Promise<ReadonlyMap<string, EvaluationState>>;
-}
 
 export interface TrackOptions {
   readonly store: EvaluationStateStore;
@@ -22,7 +17,7 @@ export interface TrackOptions {
 
 /**
  * The finding lifecycle. Keeps each key's latest state in memory; the batch processor commits it and calls
- * `reset()` if a commit fails, so the cache never runs ahead of what is stored.
+ * `rolledBack()` if a commit fails, so the cache never runs ahead of what is stored.
  */
 export class TrackStage implements Stage<EnrichedEvent, TrackedEvent> {
   readonly name = 'track';
@@ -38,7 +33,7 @@ export class TrackStage implements Stage<EnrichedEvent, TrackedEvent> {
     this.#capacity = options.cacheCapacity ?? 20_000;
   }
 
-  async process(batch: Batch<EnrichedEvent>, signal: AbortSignal): Promise<StageResult<TrackedEvent>> {
+  process(batch: Batch<EnrichedEvent>, signal: AbortSignal): StageOutput<TrackedEvent> {
     const missing: string[] = [];
     for (const item of batch.items) {
       const key = item.value.evaluationKey;
@@ -47,17 +42,25 @@ export class TrackStage implements Stage<EnrichedEvent, TrackedEvent> {
         missing.push(key);
       }
     }
-    if (missing.length > 0) {
-      let loaded: ReadonlyMap<string, EvaluationState>;
-      try {
-        loaded = await this.#store.load(missing, signal);
-      } catch (error) {
-        // The placeholders would otherwise read as "nothing stored" on the next attempt.
-        for (const key of missing) this.#cache.delete(key);
-        throw error;
-      }
-      for (const [key, state] of loaded) this.#cache.set(key, state);
+    // Every key cached: the answer is ready now, no promise on the hot path.
+    if (missing.length === 0) return this.#applyAll(batch);
+    return this.#loadThenApply(batch, missing, signal);
+  }
+
+  async #loadThenApply(batch: Batch<EnrichedEvent>, missing: readonly string[], signal: AbortSignal): Promise<StageResult<TrackedEvent>> {
+    let loaded: ReadonlyMap<string, EvaluationState>;
+    try {
+      loaded = await this.#store.load(missing, signal);
+    } catch (error) {
+      // The placeholders would otherwise read as "nothing stored" on the next attempt.
+      for (const key of missing) this.#cache.delete(key);
+      throw error;
     }
+    for (const [key, state] of loaded) this.#cache.set(key, state);
+    return this.#applyAll(batch);
+  }
+
+  #applyAll(batch: Batch<EnrichedEvent>): StageResult<TrackedEvent> {
     const kept: Item<TrackedEvent>[] = new Array(batch.items.length);
     let i = 0;
     for (const item of batch.items) kept[i++] = { origin: item.origin, value: this.apply(item.value) };
@@ -65,7 +68,8 @@ export class TrackStage implements Stage<EnrichedEvent, TrackedEvent> {
     return { kept, dropped: [], rejected: [] };
   }
 
-  reset(): void {
+  /** A failed commit: the cache may run ahead of what is stored, so it is dropped and reloaded on demand. */
+  rolledBack(): void {
     this.#cache.clear();
   }
 
@@ -89,8 +93,8 @@ export class TrackStage implements Stage<EnrichedEvent, TrackedEvent> {
   }
 
   /** After a commit: what Postgres holds for keys whose cached state turned out to be behind. */
-  adopt(states: ReadonlyMap<string, EvaluationState | null>): void {
-    for (const [key, state] of states) {
+  committed(batch: CommittedBatch): void {
+    for (const [key, state] of batch.refreshed) {
       this.#cache.delete(key);
       this.#cache.set(key, state);
     }
@@ -100,30 +104,7 @@ export class TrackStage implements Stage<EnrichedEvent, TrackedEvent> {
   readonly #openFinding = (event: EnrichedEvent): Finding => this.#open(event);
 
   #open(event: EnrichedEvent): Finding {
-    return {
-      findingId: findingIdOf(event.evaluationKey, event.eventId),
-      evaluationKey: event.evaluationKey,
-      accountId: event.accountId,
-      accountName: event.accountName,
-      region: event.region,
-      rule: event.rule,
-      configRuleName: event.configRuleName,
-      ruleTitle: event.ruleTitle,
-      resourceType: event.resourceType,
-      resourceId: event.resourceId,
-      severity: event.severity,
-      environment: event.environment,
-      owner: event.owner,
-      slackChannel: event.slackChannel,
-      annotation: event.annotation,
-      status: 'open',
-      openedAt: event.orderingTime,
-      openedEventId: event.eventId,
-      deadline: this.#sla.deadline(event.orderingTime, event.severity),
-      resolvedAt: null,
-      resolution: null,
-      resolvedEventId: null,
-    };
+    return openFinding(event, findingIdOf(event.evaluationKey, event.eventId), this.#sla.deadline(event.orderingTime, event.severity));
   }
 
   #evictOverCapacity(): void {

@@ -8,7 +8,7 @@ import { FirehoseSink } from '../../pipeline/sinks/firehose/firehose-sink.ts';
 import { deliver } from '../../pipeline/sinks/deliver.ts';
 import { createRuntime } from '../../pipeline/runtime/create-runtime.ts';
 import type { Item } from '../../stages/stage.ts';
-import type { TrackedEvent } from '../../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
 import { enrichedEvent } from '../stages/stage-fixtures.ts';
 import { LocalFirehose } from '../aws-server/firehose/firehose-service.ts';
 import { createTestDatabase } from '../support/postgres.ts';

@@ -9,7 +9,7 @@ import { createOutboxHandler } from '../../pipeline/lambda/outbox-handler.ts';
 import { createOpenSearchSink } from '../../pipeline/sinks/opensearch/create-opensearch-sink.ts';
 import type { Sink, WriteOutcome } from '../../pipeline/sinks/sink.ts';
 import type { Batch } from '../../stages/stage.ts';
-import type { TrackedEvent } from '../../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
 import { checkOpenSearch, checkPostgres, checkSlack, outboxDrained, trafficOf } from '../../drill/support/drill-checks.ts';
 import type { DrillTraffic } from '../../drill/support/drill-checks.ts';
 import { DrillConsumerSettings, SlackExpectations, drillTraffic } from '../../drill/support/drill-run.ts';

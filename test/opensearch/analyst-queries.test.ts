@@ -14,7 +14,7 @@ import { openSearchConfigFromSettings } from '../../pipeline/sinks/opensearch/co
 import { createOpenSearchSink } from '../../pipeline/sinks/opensearch/create-opensearch-sink.ts';
 import type { EnrichedEvent } from '../../stages/enrich/enriched-event.ts';
 import type { Finding } from '../../stages/track/finding.ts';
-import type { TrackedEvent } from '../../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
 import { ensureOpenSearch } from '../support/opensearch.ts';
 import { asItems, enrichedEvent, findingOf, tracked } from './support/fixtures.ts';
 import { assertionClient, countDocs, dropIndices, testIndexPrefix } from './support/opensearch-test-index.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { failureKind, isContention } from '../../pipeline/processor/failure-kind.ts';
-import { LeaseLostError } from '../../pipeline/sinks/postgres/lease-lost-error.ts';
+import { LeaseLostError } from '../../pipeline/types/lease-lost-error.ts';
 import { StateConflictError } from '../../pipeline/sinks/postgres/state-conflict-error.ts';
 import { SinkError } from '../../pipeline/sinks/sink.ts';
 

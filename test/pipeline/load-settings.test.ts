@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigFileError } from '../../pipeline/config/config-file-error.ts';
+import { ConfigFileError } from '../../schemas/config-file-error.ts';
 import { loadSettings } from '../../pipeline/config/load-settings.ts';
 
 function errorOf(env: Record<string, string>): ConfigFileError {

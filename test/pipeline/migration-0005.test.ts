@@ -1,7 +1,7 @@
 import { Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadLetterKeyOf } from '../../pipeline/sinks/postgres/dead-letter-key.ts';
-import { findingRow } from '../../pipeline/sinks/postgres/postgres-state-sink.ts';
+import { findingRow } from '../../pipeline/sinks/postgres/state-committer.ts';
 import { Migrations, migrateToLatest } from '../../pipeline/store/migrate.ts';
 import { loadEvaluationStates } from '../../pipeline/store/postgres-evaluation-state-store.ts';
 import { evaluationKeyOf } from '../../stages/enrich/enriched-event.ts';

@@ -10,7 +10,7 @@ import { printable } from '../../pipeline/cli/output/printable.ts';
 import { main } from '../../pipeline/cli/main.ts';
 import type { CliContext } from '../../pipeline/cli/cli-context.ts';
 import { loadSettings } from '../../pipeline/config/load-settings.ts';
-import { ConfigFileError } from '../../pipeline/config/config-file-error.ts';
+import { ConfigFileError } from '../../schemas/config-file-error.ts';
 import { createLogger } from '../../pipeline/logging/create-logger.ts';
 import { createRedactor, redactorFor, redactUrls } from '../../pipeline/logging/redact-secrets.ts';
 import { formatLogLine } from '../../pipeline/logging/pretty-log-stream.ts';
@@ -19,9 +19,9 @@ import { PipelineMetrics } from '../../pipeline/metrics/pipeline-metrics.ts';
 import { codeSpan } from '../../pipeline/notify/slack/mrkdwn.ts';
 import { formatReportCsv } from '../../pipeline/report/formatters/format-csv.ts';
 import type { MonthlyReport } from '../../pipeline/report/monthly-report.ts';
-import { AccountRegistry } from '../../stages/enrich/account-registry.ts';
-import { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
-import { SlaPolicy } from '../../stages/track/sla-policy.ts';
+import { loadRuleCatalog } from '../../pipeline/config/load-rule-catalog.ts';
+import { loadAccountRegistry } from '../../pipeline/config/load-account-registry.ts';
+import { loadSlaPolicy } from '../../pipeline/config/load-sla-policy.ts';
 
 async function configFile(name: string, text: string): Promise<string> {
   const path = join(await mkdtemp(join(tmpdir(), 'dw-hard-')), name);
@@ -138,7 +138,7 @@ describe('SLA policy values are bounded at load (issue 9 item 9)', () => {
     ['weekend: [1, 2, 3, 4, 5, 6]\nseverities:\n  High: { within: { businessDays: 1000 }, escalate: true }\n', /1000 business days do not fit in ten years of this calendar \(1 business day\(s\) a week/],
   ])('refuses %j in one line naming the field', async (text, message) => {
     const path = await configFile('sla.yaml', text);
-    const error = await failureOf(SlaPolicy.load(path));
+    const error = await failureOf(loadSlaPolicy(path));
     expect(error).toBeInstanceOf(ConfigFileError);
     expect(error.message).toMatch(new RegExp(`^SLA policy file ${path} is invalid: `));
     expect(error.message).toMatch(message);
@@ -147,7 +147,7 @@ describe('SLA policy values are bounded at load (issue 9 item 9)', () => {
 
   it('still loads the largest sane values', async () => {
     const path = await configFile('sla.yaml', 'severities:\n  High: { within: { businessDays: 2000 }, escalate: true }\n  Low: { within: { hours: 87600 } }\n');
-    const sla = await SlaPolicy.load(path);
+    const sla = await loadSlaPolicy(path);
     expect(sla.deadline(Date.parse('2026-03-02T00:00:00Z'), 'High')).toBeGreaterThan(Date.parse('2033-01-01T00:00:00Z'));
   });
 });
@@ -158,7 +158,7 @@ describe('the smaller ones (issue 9 item 11)', () => {
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(warning.message);
     process.on('warning', onWarning);
-    const error = await failureOf(AccountRegistry.load(path)).finally(() => process.off('warning', onWarning));
+    const error = await failureOf(loadAccountRegistry(path)).finally(() => process.off('warning', onWarning));
     expect(error).toBeInstanceOf(ConfigFileError);
     expect(error.message).toBe(`account registry file ${path} is not valid YAML/JSON: Unresolved tag: !Ref at line 2, column 11:`);
     expect(warnings).toEqual([]);
@@ -169,17 +169,17 @@ describe('the smaller ones (issue 9 item 11)', () => {
       'accounts.yaml',
       'accounts:\n  - { id: "111122223333", name: a, environment: production, owner: x }\n  - { id: "222233334444", name: b, environment: staging, owner: y }\n  - { id: "111122223333", name: c, environment: sandbox, owner: z }\n',
     );
-    const error = await failureOf(AccountRegistry.load(path));
+    const error = await failureOf(loadAccountRegistry(path));
     expect(error.message).toBe(`account registry file ${path} is invalid: accounts.2.id: account 111122223333 is listed twice (entries 1 and 3)`);
   });
 
   it('runbookUrl takes https and http links only', async () => {
     const rule = (url: string) => `rules:\n  - { name: r, title: R, severity: High, scope: All, runbookUrl: "${url}" }\n`;
     for (const bad of ['javascript:alert(1)', 'data:text/html,hi', 'file:///etc/passwd']) {
-      const error = await failureOf(RuleCatalog.load(await configFile('rules.yaml', rule(bad))));
+      const error = await failureOf(loadRuleCatalog(await configFile('rules.yaml', rule(bad))));
       expect(error.message).toMatch(/rules\.0\.runbookUrl: expected an http:\/\/ or https:\/\/ link$/);
     }
-    const good = await RuleCatalog.load(await configFile('rules.yaml', rule('http://wiki.internal/r')));
+    const good = await loadRuleCatalog(await configFile('rules.yaml', rule('http://wiki.internal/r')));
     expect(good.lookup('r').rule.runbookUrl).toBe('http://wiki.internal/r');
   });
 
@@ -223,7 +223,7 @@ describe('the smaller ones (issue 9 item 11)', () => {
 describe('account registry ids written as YAML numbers (issue 14 item 10)', () => {
   it('accepts an unquoted 12-digit id as the string it is', async () => {
     const path = await configFile('accounts.yaml', 'accounts:\n  - { id: 111122223333, name: a, environment: production, owner: o }\n');
-    const registry = await AccountRegistry.load(path);
+    const registry = await loadAccountRegistry(path);
     expect(registry.lookup('111122223333')).toMatchObject({ known: true, account: { id: '111122223333', name: 'a' } });
   });
 
@@ -233,7 +233,7 @@ describe('account registry ids written as YAML numbers (issue 14 item 10)', () =
     ['id: 1.5', /accounts\.0\.id: an AWS account id has 12 digits$/],
   ])('refuses %s in one line that says what to do', async (id, message) => {
     const path = await configFile('accounts.yaml', `accounts:\n  - { ${id}, name: a, environment: production, owner: o }\n`);
-    const error = await failureOf(AccountRegistry.load(path));
+    const error = await failureOf(loadAccountRegistry(path));
     expect(error.message).toMatch(message);
     expect(error.message).not.toContain('\n');
   });

@@ -7,7 +7,7 @@ import { describeStreamIdentity } from '../../pipeline/kinesis/stream-identity.t
 import { createRuntime } from '../../pipeline/runtime/create-runtime.ts';
 import type { Runtime } from '../../pipeline/runtime/create-runtime.ts';
 import { loadSettings } from '../../pipeline/config/load-settings.ts';
-import { LeaseLostError } from '../../pipeline/sinks/postgres/lease-lost-error.ts';
+import { LeaseLostError } from '../../pipeline/types/lease-lost-error.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import type { TestDatabase } from '../support/postgres.ts';
 import { startLocalKinesis } from '../support/kinesis.ts';

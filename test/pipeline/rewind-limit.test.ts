@@ -9,7 +9,7 @@ import { createRuntime } from '../../pipeline/runtime/create-runtime.ts';
 import type { Runtime } from '../../pipeline/runtime/create-runtime.ts';
 import type { Sink, WriteOutcome } from '../../pipeline/sinks/sink.ts';
 import type { Batch } from '../../stages/stage.ts';
-import type { TrackedEvent } from '../../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
 import { complianceEvent } from '../support/events.ts';
 import { startLocalKinesis } from '../support/kinesis.ts';
 import type { LocalKinesis } from '../support/kinesis.ts';

@@ -7,7 +7,7 @@ import type { Runtime } from '../../pipeline/runtime/create-runtime.ts';
 import { loadSettings } from '../../pipeline/config/load-settings.ts';
 import { PipelineMetrics } from '../../pipeline/metrics/pipeline-metrics.ts';
 import type { Sink, WriteOutcome } from '../../pipeline/sinks/sink.ts';
-import type { TrackedEvent } from '../../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import type { TestDatabase } from '../support/postgres.ts';
 import { startLocalKinesis } from '../support/kinesis.ts';

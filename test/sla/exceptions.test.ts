@@ -10,9 +10,9 @@ import { parseUntil } from '../../pipeline/exceptions/parse-until.ts';
 import { RiskExceptionError } from '../../pipeline/exceptions/risk-exception-error.ts';
 import { Escalator } from '../../pipeline/escalation/escalator.ts';
 import { ManualClock } from '../../pipeline/clock/manual-clock.ts';
-import { PostgresStateSink } from '../../pipeline/sinks/postgres/postgres-state-sink.ts';
+import { StateCommitter } from '../../pipeline/sinks/postgres/state-committer.ts';
 import { SlaPolicy } from '../../stages/track/sla-policy.ts';
-import type { TrackedEvent } from '../../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
 import type { EnrichedEvent } from '../../stages/enrich/enriched-event.ts';
 import { insertFindings, makeFinding, outbox } from './sla-fixtures.ts';
 
@@ -80,7 +80,7 @@ describe('risk exceptions', () => {
     const state = { evaluationKey: finding.evaluationKey, compliance: 'NON_COMPLIANT' as const, orderingTime: finding.openedAt, eventId: 'evt-1', inScope: true, openFinding: finding };
     // previous: null = nothing was stored for the key, which the commit checks before writing the finding.
     const tracked: TrackedEvent = { event, transition: 'opened', state, finding, previous: null };
-    await new PostgresStateSink(database.db).commit({ source: 'test', tracked: [{ origin: { shardId: 's', sequenceNumber: '1' }, value: tracked }], deadLetters: [], checkpoint: null });
+    await new StateCommitter(database.db).commit({ source: 'test', tracked: [{ origin: { shardId: 's', sequenceNumber: '1' }, value: tracked }], deadLetters: [], checkpoint: null });
     expect(await exceptionOf('opened-later')).toBe(exception.id);
     const opened = await outbox(database.db, 'finding.opened');
     expect(opened.map((o) => o.findingId)).toEqual(['opened-later']);

@@ -1,4 +1,4 @@
-import { findingRow } from '../../pipeline/sinks/postgres/postgres-state-sink.ts';
+import { findingRow } from '../../pipeline/sinks/postgres/state-committer.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../pipeline/store/database-schema.ts';
 import type { Finding } from '../../stages/track/finding.ts';

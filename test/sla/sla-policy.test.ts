@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SlaPolicy } from '../../stages/track/sla-policy.ts';
 import { SlaPolicyFile } from '../../schemas/sla-policy.ts';
-import { ConfigFileError } from '../../pipeline/config/config-file-error.ts';
+import { ConfigFileError } from '../../schemas/config-file-error.ts';
+import { loadSlaPolicy } from '../../pipeline/config/load-sla-policy.ts';
 
 const H = 3_600_000;
 const at = (iso: string) => Date.parse(iso);
@@ -176,12 +177,12 @@ describe('SLA policy file', () => {
     const dir = await mkdtemp(join(tmpdir(), 'dw-sla-'));
     const good = join(dir, 'sla.yaml');
     await writeFile(good, 'timezone: Europe/Berlin\nholidays: ["2026-12-24"]\nseverities:\n  Critical:\n    within: { hours: 8 }\n    escalate: true\n');
-    const sla = await SlaPolicy.load(good);
+    const sla = await loadSlaPolicy(good);
     expect(sla.timezone).toBe('Europe/Berlin');
     expect(sla.deadline(0, 'Critical')).toBe(8 * H);
     const bad = join(dir, 'bad.yaml');
     await writeFile(bad, 'weekend: [8]\n');
-    await expect(SlaPolicy.load(bad)).rejects.toThrow(/bad\.yaml/);
+    await expect(loadSlaPolicy(bad)).rejects.toThrow(/bad\.yaml/);
   });
 
   it('formats local times and dates in the calendar timezone', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeStage } from '../../stages/decode/decode-stage.ts';
-import type { RawRecord } from '../../stages/decode/decode-stage.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import { batchOf, encode, originOf, readSample, sampleFiles, sampleJson, ShardId } from './stage-fixtures.ts';
 
 const MaxRecordBytes = 8_192;
@@ -118,14 +118,14 @@ describe('DecodeStage', () => {
       e.detail.configRuleName = 'r'.repeat(128);
       e.detail.newEvaluationResult.annotation = 'tag 🏷️ and 語';
     });
-    const result = decodeStage().processSync(batchOf<RawRecord>([{ data }]));
+    const result = decodeStage().process(batchOf<RawRecord>([{ data }]));
     expect(result.rejected).toEqual([]);
     expect(result.kept).toHaveLength(1);
   });
 
   it.each(badInputs)('dead-letters $name with its raw bytes and a reason naming the problem', ({ data, reason }) => {
     const raw = data();
-    const result = decodeStage().processSync(batchOf<RawRecord>([{ data: raw }]));
+    const result = decodeStage().process(batchOf<RawRecord>([{ data: raw }]));
     expect(result.kept).toEqual([]);
     expect(result.dropped).toEqual([]);
     expect(result.rejected).toHaveLength(1);
@@ -140,7 +140,7 @@ describe('DecodeStage', () => {
   it('accepts a record of exactly maxRecordBytes', () => {
     const data = encode(JSON.stringify(sampleJson()).padEnd(MaxRecordBytes, ' '));
     expect(data.byteLength).toBe(MaxRecordBytes);
-    expect(decodeStage().processSync(batchOf<RawRecord>([{ data }])).kept).toHaveLength(1);
+    expect(decodeStage().process(batchOf<RawRecord>([{ data }])).kept).toHaveLength(1);
   });
 
   it('accepts a leap day and a timestamp with an offset and nanoseconds', () => {
@@ -184,7 +184,7 @@ describe('DecodeStage', () => {
     const good = (id: string) => mutated((e) => { e.id = id; });
     const bad = [encode('{"truncated": '), new Uint8Array(), mutated((e) => { e.source = 'aws.s3'; })];
     const data = [good('a'), bad[0]!, good('b'), bad[1]!, bad[2]!, good('c')];
-    const result = decodeStage().processSync(batchOf<RawRecord>(data.map((d) => ({ data: d }))));
+    const result = decodeStage().process(batchOf<RawRecord>(data.map((d) => ({ data: d }))));
     expect(result.kept.map((item) => item.value.event.id)).toEqual(['a', 'b', 'c']);
     expect(result.kept.map((item) => item.origin)).toEqual([originOf(0), originOf(2), originOf(5)]);
     expect(result.kept.map((item) => item.value.raw)).toEqual([data[0], data[2], data[5]]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DecodedEvent } from '../../stages/decode/decode-stage.ts';
+import type { DecodedEvent } from '../../stages/decode/decoded-event.ts';
 import { DedupeStage } from '../../stages/dedupe/dedupe-stage.ts';
 import type { ProcessedEventIndex } from '../../stages/dedupe/dedupe-stage.ts';
 import { RecentIds } from '../../stages/dedupe/recent-ids.ts';
@@ -49,26 +49,26 @@ describe('DedupeStage', () => {
     expect(await run(new DedupeStage(), ids)).toEqual({ kept, keptAt, droppedAt });
   });
 
-  it('does not remember a batch until remember() is called (commit succeeded)', async () => {
+  it('does not remember a batch until committed() is called (commit succeeded)', async () => {
     const stage = new DedupeStage();
     await run(stage, ['a', 'b']);
     expect((await run(stage, ['a', 'b'])).kept).toEqual(['a', 'b']);
-    stage.remember(['a', 'b']);
+    stage.committed({ eventIds: ['a', 'b'], refreshed: new Map() });
     expect(await run(stage, ['a', 'c', 'b'])).toEqual({ kept: ['c'], keptAt: [1], droppedAt: [0, 2] });
   });
 
-  it('forget() clears the remembered ids (the shard rewinds after a failed commit)', async () => {
+  it('rolledBack() clears the remembered ids (the shard rewinds after a failed commit)', async () => {
     const stage = new DedupeStage();
-    stage.remember(['a', 'b']);
+    stage.committed({ eventIds: ['a', 'b'], refreshed: new Map() });
     expect((await run(stage, ['a', 'b'])).kept).toEqual([]);
-    stage.forget();
+    stage.rolledBack();
     expect((await run(stage, ['a', 'b'])).kept).toEqual(['a', 'b']);
   });
 
   it('drops ids the durable index has processed, asking it once per batch with distinct unseen ids', async () => {
     const index = new MemoryProcessedIndex(['x', 'z']);
     const stage = new DedupeStage({ index });
-    stage.remember(['r']);
+    stage.committed({ eventIds: ['r'], refreshed: new Map() });
     expect(await run(stage, ['x', 'y', 'r', 'y', 'z', 'w'])).toEqual({ kept: ['y', 'w'], keptAt: [1, 5], droppedAt: [2, 3, 0, 4] });
     expect(index.queries).toEqual([['x', 'y', 'z', 'w']]);
     expect(index.signals).toEqual([signal]);
@@ -82,7 +82,7 @@ describe('DedupeStage', () => {
   it('does not query the index when nothing is left to check', async () => {
     const index = new MemoryProcessedIndex();
     const stage = new DedupeStage({ index });
-    stage.remember(['a']);
+    stage.committed({ eventIds: ['a'], refreshed: new Map() });
     await run(stage, ['a', 'a']);
     await run(stage, []);
     expect(index.queries).toEqual([]);
@@ -90,7 +90,7 @@ describe('DedupeStage', () => {
 
   it('forgets the oldest remembered ids beyond its capacity', async () => {
     const stage = new DedupeStage({ recentCapacity: 2 });
-    stage.remember(['a', 'b', 'c']);
+    stage.committed({ eventIds: ['a', 'b', 'c'], refreshed: new Map() });
     expect((await run(stage, ['a', 'b', 'c'])).kept).toEqual(['a']);
   });
 });

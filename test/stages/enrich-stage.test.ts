@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComplianceChangeEvent } from '../../schemas/compliance-change-event.ts';
 import { AccountRegistryFile } from '../../schemas/account-registry.ts';
-import { ConfigFileError } from '../../pipeline/config/config-file-error.ts';
+import { ConfigFileError } from '../../schemas/config-file-error.ts';
 import { AccountRegistry } from '../../stages/enrich/account-registry.ts';
 import { EnrichStage } from '../../stages/enrich/enrich-stage.ts';
 import { evaluationKeyOf } from '../../stages/enrich/enriched-event.ts';
 import { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
 import { batchOf, decoded, originOf, readSample, sampleJson } from './stage-fixtures.ts';
+import { loadRuleCatalog } from '../../pipeline/config/load-rule-catalog.ts';
+import { loadAccountRegistry } from '../../pipeline/config/load-account-registry.ts';
 
 const registry = new AccountRegistry(
   AccountRegistryFile.parse({
@@ -141,7 +143,7 @@ describe('EnrichStage', () => {
   });
 
   it('uses the built-in registry defaults when no registry file is given', async () => {
-    const enriched = enrich(eventFrom(), RuleCatalog.builtIn(), await AccountRegistry.load(undefined));
+    const enriched = enrich(eventFrom(), RuleCatalog.builtIn(), await loadAccountRegistry(undefined));
     expect(enriched).toMatchObject({ environment: 'unknown', owner: 'unowned', slackChannel: '#compliance-triage', accountKnown: false });
   });
 
@@ -175,7 +177,7 @@ describe('EnrichStage', () => {
 
 describe('RuleCatalog.load', () => {
   it('returns the built-in catalog without a file', async () => {
-    const catalog = await RuleCatalog.load(undefined);
+    const catalog = await loadRuleCatalog(undefined);
     expect(catalog.rules.length).toBe(RuleCatalog.builtIn().rules.length);
     expect(catalog.lookup('root-account-mfa-enabled').rule.severity).toBe('Critical');
   });
@@ -198,7 +200,7 @@ describe('RuleCatalog.load', () => {
       '    runbookUrl: https://wiki.example.com/rules/team-tagging-policy',
       '',
     ].join('\n'));
-    const catalog = await RuleCatalog.load(path);
+    const catalog = await loadRuleCatalog(path);
     expect(catalog.lookup('restricted-ssh')).toEqual({
       known: true,
       rule: { name: 'restricted-ssh', title: 'SSH closed to the internet', severity: 'Critical', scope: 'ProductionOnly', category: 'general', risk: '', remediation: '', custom: false },
@@ -217,7 +219,7 @@ describe('RuleCatalog.load', () => {
 
   it('reads a JSON file too', async () => {
     const path = await fileWith('catalog.json', JSON.stringify({ rules: [{ name: 'x-rule', title: 'X', severity: 'High', scope: 'All' }] }));
-    expect((await RuleCatalog.load(path)).lookup('x-rule')).toMatchObject({ known: true, rule: { severity: 'High' } });
+    expect((await loadRuleCatalog(path)).lookup('x-rule')).toMatchObject({ known: true, rule: { severity: 'High' } });
   });
 
   it.each([
@@ -229,7 +231,7 @@ describe('RuleCatalog.load', () => {
     ['invalid YAML', 'rules: [\n  - name: r\n', /is not valid YAML\/JSON: /],
   ])('rejects %s with a one-line ConfigFileError naming the file and the field', async (_name, text, field) => {
     const path = await fileWith(`bad-catalog-${++fileCount}.yaml`, text);
-    const error = await RuleCatalog.load(path).then(() => null, (e: unknown) => e);
+    const error = await loadRuleCatalog(path).then(() => null, (e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigFileError);
     const message = (error as ConfigFileError).message;
     expect((error as ConfigFileError).name).toBe('ConfigFileError');
@@ -240,7 +242,7 @@ describe('RuleCatalog.load', () => {
 
   it('names a missing file and its error code', async () => {
     const path = join(dir, 'does-not-exist.yaml');
-    await expect(RuleCatalog.load(path)).rejects.toThrow(new ConfigFileError(`cannot read rule catalog file ${path}: ENOENT`));
+    await expect(loadRuleCatalog(path)).rejects.toThrow(new ConfigFileError(`cannot read rule catalog file ${path}: ENOENT`));
   });
 });
 
@@ -255,7 +257,7 @@ describe('AccountRegistry.load', () => {
       '  - { id: "444455556666", name: sandbox-1, environment: sandbox, owner: research }',
       '',
     ].join('\n'));
-    const accounts = await AccountRegistry.load(path);
+    const accounts = await loadAccountRegistry(path);
     expect(accounts.lookup('111122223333')).toEqual({ known: true, account: { id: '111122223333', name: 'payments-prod', environment: 'production', owner: 'payments', slackChannel: '#payments' } });
     expect(accounts.lookup('444455556666')).toMatchObject({ known: true, account: { environment: 'sandbox', slackChannel: '#platform' } });
     expect(accounts.lookup('000000000000')).toEqual({
@@ -273,7 +275,7 @@ describe('AccountRegistry.load', () => {
     ['an unknown default environment', 'defaults:\n  environment: live\n', /defaults\.environment: /],
   ])('rejects %s with a one-line ConfigFileError naming the file and the field', async (_name, text, field) => {
     const path = await fileWith(`bad-accounts-${++fileCount}.yaml`, text);
-    const error = await AccountRegistry.load(path).then(() => null, (e: unknown) => e);
+    const error = await loadAccountRegistry(path).then(() => null, (e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigFileError);
     const message = (error as ConfigFileError).message;
     expect(message).not.toContain('\n');

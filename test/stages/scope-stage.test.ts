@@ -31,7 +31,7 @@ describe('ScopeStage', () => {
 
   it('keeps every event, out of scope or not, in order with its origin', () => {
     const events = cases.map(([scope, environment], i) => enrichedEvent({ scope, environment, eventId: `e${i}` }));
-    const result = new ScopeStage().processSync(batchOf(events));
+    const result = new ScopeStage().process(batchOf(events));
     expect(result.kept.map((item) => item.value.eventId)).toEqual(events.map((event) => event.eventId));
     expect(result.kept.map((item) => item.origin)).toEqual(events.map((_, i) => originOf(i)));
     expect(result.kept.map((item) => item.value.inScope)).toEqual(cases.map(([, , expected]) => expected));
@@ -41,7 +41,7 @@ describe('ScopeStage', () => {
     const inScope = enrichedEvent({ scope: 'All', environment: 'sandbox', inScope: true });
     const outOfScope = enrichedEvent({ scope: 'ProductionOnly', environment: 'sandbox', inScope: true });
     const batch = batchOf([inScope, outOfScope]);
-    const result = new ScopeStage().processSync(batch);
+    const result = new ScopeStage().process(batch);
     expect(result.kept[0]).toBe(batch.items[0]);
     expect(result.kept[1]!.value.inScope).toBe(false);
     expect(outOfScope.inScope).toBe(true);

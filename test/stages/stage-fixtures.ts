@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ComplianceChangeEvent } from '../../schemas/compliance-change-event.ts';
-import type { DecodedEvent } from '../../stages/decode/decode-stage.ts';
+import type { DecodedEvent } from '../../stages/decode/decoded-event.ts';
 import { evaluationKeyOf } from '../../stages/enrich/enriched-event.ts';
 import type { EnrichedEvent } from '../../stages/enrich/enriched-event.ts';
 import type { Batch, Item, RecordOrigin } from '../../stages/stage.ts';

@@ -3,7 +3,8 @@ import type { EnrichedEvent } from '../../stages/enrich/enriched-event.ts';
 import type { EvaluationState, Finding } from '../../stages/track/finding.ts';
 import { SlaPolicy } from '../../stages/track/sla-policy.ts';
 import { findingIdOf, TrackStage } from '../../stages/track/track-stage.ts';
-import type { EvaluationStateStore, TrackedEvent } from '../../stages/track/track-stage.ts';
+import type { EvaluationStateStore } from '../../stages/track/evaluation-state-store.ts';
+import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
 import { batchOf, enrichedEvent, originOf } from './stage-fixtures.ts';
 
 const HourMs = 3_600_000;
@@ -257,20 +258,20 @@ describe('TrackStage', () => {
     expect(replayed.finding?.findingId).toBe(first.finding?.findingId);
   });
 
-  it('after reset() forgets uncommitted state and reloads from the store', async () => {
+  it('after rolledBack() forgets uncommitted state and reloads from the store', async () => {
     const h = harness();
     const committed = await one(h, at(T0));
     // This batch's commit fails: the cache saw the resolution, the store did not.
     const [uncommitted] = await h.run([at(T0 + HourMs, { compliance: 'COMPLIANT' })], { commit: false });
     expect(uncommitted?.transition).toBe('resolved');
-    h.stage.reset();
+    h.stage.rolledBack();
     const redelivered = await one(h, at(T0 + HourMs, { compliance: 'COMPLIANT' }));
     expect(h.store.loads).toHaveLength(2);
     expect(redelivered.transition).toBe('resolved');
     expect(redelivered.finding?.findingId).toBe(committed.finding?.findingId);
   });
 
-  it('without reset() trusts its cache over the store', async () => {
+  it('without rolledBack() trusts its cache over the store', async () => {
     const h = harness();
     await one(h, at(T0));
     await h.run([at(T0 + HourMs, { compliance: 'COMPLIANT' })], { commit: false });
@@ -341,7 +342,7 @@ describe('TrackStage', () => {
     expect(again[0]!.finding?.findingId).toBe(findingIdOf(late.evaluationKey, late.eventId));
     expect(again[0]!.finding?.findingId).not.toBe(opened.finding?.findingId);
     expect(again[0]!.previous).toBe(resolvedElsewhere);
-    h.stage.adopt(new Map([[late.evaluationKey, again[0]!.state]]));
+    h.stage.committed({ eventIds: [], refreshed: new Map([[late.evaluationKey, again[0]!.state]]) });
     const next = h.stage.apply(at(T0 + 3 * HourMs, { compliance: 'COMPLIANT' }));
     expect(next).toMatchObject({ transition: 'resolved', finding: { findingId: again[0]!.finding?.findingId } });
   });

@@ -1,6 +1,6 @@
 import { IndexNames } from '../../sinks/opensearch/index-names.ts';
 import type { AnalystQuery } from '../analyst-query.ts';
-import { DayMs, aggregationsOf, bucketsOf, countOf, round1 } from '../analyst-query.ts';
+import { DayMs, aggregationsOf, bucketsOf, countOf, left, right, round1 } from '../analyst-query.ts';
 
 /**
  * Per UTC day of the window: in-scope evaluation results, how many were compliant / non-compliant, the compliance
@@ -15,13 +15,13 @@ export const ComplianceTrend: AnalystQuery = {
   limitKeeps: 'last',
   defaultLimit: 1_000,
   columns: [
-    { key: 'day', title: 'DAY', align: 'left' },
-    { key: 'evaluations', title: 'EVALUATIONS', align: 'right' },
-    { key: 'compliant', title: 'COMPLIANT', align: 'right' },
-    { key: 'nonCompliant', title: 'NON-COMPLIANT', align: 'right' },
-    { key: 'compliancePct', title: 'COMPLIANT %', align: 'right' },
-    { key: 'opened', title: 'OPENED', align: 'right' },
-    { key: 'resolved', title: 'RESOLVED', align: 'right' },
+    left('day', 'DAY'),
+    right('evaluations', 'EVALUATIONS'),
+    right('compliant', 'COMPLIANT'),
+    right('nonCompliant', 'NON-COMPLIANT'),
+    right('compliancePct', 'COMPLIANT %'),
+    right('opened', 'OPENED'),
+    right('resolved', 'RESOLVED'),
   ],
   search: (context) => {
     const first = startOfUtcDay(context.now) - (context.days - 1) * DayMs;

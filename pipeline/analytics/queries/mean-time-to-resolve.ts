@@ -1,6 +1,5 @@
-import { IndexNames } from '../../sinks/opensearch/index-names.ts';
 import type { AnalystQuery } from '../analyst-query.ts';
-import { DayMs, aggregationsOf, bucketsOf, countOf, round1, totalOf, valueOf } from '../analyst-query.ts';
+import { DayMs, bucketRows, countOf, findingsAggregation, left, right, round1, valueOf } from '../analyst-query.ts';
 
 /** Mean time to resolve (hours) of findings resolved in the window, grouped by `field`, slowest first. */
 export function meanTimeToResolve(options: { name: string; field: 'rule' | 'owner'; column: string; title: string; description: string }): AnalystQuery {
@@ -10,50 +9,42 @@ export function meanTimeToResolve(options: { name: string; field: 'rule' | 'owne
     description: options.description,
     defaultDays: 90,
     columns: [
-      { key: options.field, title: options.column, align: 'left' },
-      { key: 'resolved', title: 'RESOLVED', align: 'right' },
-      { key: 'meanHours', title: 'MEAN H', align: 'right' },
-      { key: 'maxHours', title: 'MAX H', align: 'right' },
-      { key: 'breached', title: 'AFTER DEADLINE', align: 'right' },
+      left(options.field, options.column),
+      right('resolved', 'RESOLVED'),
+      right('meanHours', 'MEAN H'),
+      right('maxHours', 'MAX H'),
+      right('breached', 'AFTER DEADLINE'),
     ],
-    search: (context) => ({
-      index: IndexNames.findings(context.indexPrefix),
-      body: {
-        size: 0,
-        track_total_hits: true,
-        query: {
-          bool: {
-            filter: [
-              { term: { status: 'resolved' } },
-              { range: { resolvedAt: { gte: new Date(context.now - context.days * DayMs).toISOString(), lte: new Date(context.now).toISOString() } } },
-            ],
-          },
+    search: findingsAggregation((context) => ({
+      query: {
+        bool: {
+          filter: [
+            { term: { status: 'resolved' } },
+            { range: { resolvedAt: { gte: new Date(context.now - context.days * DayMs).toISOString(), lte: new Date(context.now).toISOString() } } },
+          ],
         },
-        aggs: {
-          group: {
-            terms: { field: options.field, size: context.limit, order: [{ mean: 'desc' }, { _key: 'asc' }] },
-            aggs: {
-              mean: { avg: { field: 'timeToResolveHours' } },
-              max: { max: { field: 'timeToResolveHours' } },
-              breached: { filter: { term: { breached: true } } },
-            },
+      },
+      aggs: {
+        group: {
+          terms: { field: options.field, size: context.limit, order: [{ mean: 'desc' }, { _key: 'asc' }] },
+          aggs: {
+            mean: { avg: { field: 'timeToResolveHours' } },
+            max: { max: { field: 'timeToResolveHours' } },
+            breached: { filter: { term: { breached: true } } },
           },
         },
       },
-    }),
-    read: (response) => ({
-      total: totalOf(response),
-      rows: bucketsOf(aggregationsOf(response), 'group').map((bucket) => {
-        const mean = valueOf(bucket, 'mean');
-        const max = valueOf(bucket, 'max');
-        return {
-          [options.field]: String(bucket.key),
-          resolved: Number(bucket.doc_count),
-          meanHours: mean === null ? null : round1(mean),
-          maxHours: max === null ? null : round1(max),
-          breached: countOf(bucket, 'breached'),
-        };
-      }),
+    })),
+    read: bucketRows('group', (bucket) => {
+      const mean = valueOf(bucket, 'mean');
+      const max = valueOf(bucket, 'max');
+      return {
+        [options.field]: String(bucket.key),
+        resolved: Number(bucket.doc_count),
+        meanHours: mean === null ? null : round1(mean),
+        maxHours: max === null ? null : round1(max),
+        breached: countOf(bucket, 'breached'),
+      };
     }),
   };
 }

@@ -1,6 +1,6 @@
 import { IndexNames } from '../../sinks/opensearch/index-names.ts';
 import type { AnalystQuery } from '../analyst-query.ts';
-import { HourMs, NotExcepted, round1, totalOf } from '../analyst-query.ts';
+import { HourMs, NotExcepted, left, right, round1, totalOf } from '../analyst-query.ts';
 
 /** Open findings whose SLA deadline has passed, most overdue first: the security team's call list. */
 export const PastDeadline: AnalystQuery = {
@@ -10,14 +10,14 @@ export const PastDeadline: AnalystQuery = {
   defaultDays: null,
   totalCountsRows: true,
   columns: [
-    { key: 'severity', title: 'SEVERITY', align: 'left' },
-    { key: 'account', title: 'ACCOUNT', align: 'left' },
-    { key: 'owner', title: 'OWNER', align: 'left' },
-    { key: 'rule', title: 'RULE', align: 'left' },
-    { key: 'resource', title: 'RESOURCE', align: 'left' },
-    { key: 'deadline', title: 'DEADLINE', align: 'left' },
-    { key: 'overdueHours', title: 'OVERDUE H', align: 'right' },
-    { key: 'findingId', title: 'FINDING', align: 'left' },
+    left('severity', 'SEVERITY'),
+    left('account', 'ACCOUNT'),
+    left('owner', 'OWNER'),
+    left('rule', 'RULE'),
+    left('resource', 'RESOURCE'),
+    left('deadline', 'DEADLINE'),
+    right('overdueHours', 'OVERDUE H'),
+    left('findingId', 'FINDING'),
   ],
   search: (context) => ({
     index: IndexNames.findings(context.indexPrefix),

@@ -6,7 +6,7 @@ import type { CliContext } from '../cli-context.ts';
 import { withRuntime, writeJson } from '../cli-context.ts';
 import { formatTable, isoOrNull } from '../output/format-table.ts';
 import { AccountStore } from '../../accounts/account-store.ts';
-import { loadAccountFile } from '../../accounts/account-registry-source.ts';
+import { loadAccountFile } from '../../config/load-account-file.ts';
 import { createOrganizationsClient, tagKeysOf } from '../../accounts/organizations-client.ts';
 import { syncAccounts } from '../../accounts/accounts-sync.ts';
 import { stopOnSignals } from '../../runtime/stop-signal.ts';

@@ -4,20 +4,13 @@ import type { CliContext } from '../cli-context.ts';
 import { withRuntime, writeJson } from '../cli-context.ts';
 import { formatTable, isoOrNull } from '../output/format-table.ts';
 import { MaxListLimit, wholeNumber } from '../parse-options.ts';
+import type { Finding, FindingNaming } from '../../../stages/track/finding.ts';
 
 const Statuses = ['open', 'resolved', 'all'] as const;
 const Severities = ['Critical', 'High', 'Medium', 'Low'] as const;
 
 /** The JSON contract of `findings --json`: one object per finding, stable field names. */
-export interface FindingListItem {
-  readonly findingId: string;
-  readonly accountId: string;
-  readonly accountName: string;
-  readonly region: string;
-  readonly rule: string;
-  readonly ruleTitle: string;
-  readonly resourceType: string;
-  readonly resourceId: string;
+export interface FindingListItem extends Pick<Finding, FindingNaming> {
   readonly severity: string;
   readonly status: 'open' | 'resolved';
   readonly openedAt: string;

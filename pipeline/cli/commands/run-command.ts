@@ -5,7 +5,7 @@ import { createKinesisClient } from '../../kinesis/kinesis-client.ts';
 import { KinesisConsumer } from '../../kinesis/kinesis-consumer.ts';
 import { ShardLeaseManager } from '../../kinesis/shard-lease-manager.ts';
 import { BatchTotals } from '../../replay/batch-totals.ts';
-import type { BackgroundService } from '../../runtime/background-service.ts';
+import type { BackgroundService } from '../../types/background-service.ts';
 import { stopOnSignals } from '../../runtime/stop-signal.ts';
 import { ProcessedEventsPruner } from '../../store/processed-events-pruner.ts';
 import { PipelineMetrics } from '../../metrics/pipeline-metrics.ts';
@@ -72,7 +72,7 @@ export function registerRunCommand(program: Command, context: CliContext): void 
       const factsSync = createFindingFactsSync(settings, runtime.database.db, logger);
       if (factsSync) services.push(factsSync);
       try {
-        await runtime.stateSink.healthcheck();
+        await runtime.stateCommitter.healthcheck();
         // `migrate` steps beyond SQL (OpenSearch templates) also run at start; each is idempotent.
         for (const hook of runtime.migrationHooks) for (const line of await hook()) logger.info({ detail: line }, 'migration step');
         await Promise.all(runtime.sinks.map((sink) => sink.healthcheck(stop.signal)));
@@ -118,7 +118,7 @@ export function registerRunCommand(program: Command, context: CliContext): void 
               metrics.outboxFailed.set(Number(rows.find((row) => row.status === 'failed')?.n ?? 0));
             },
             health: async () => {
-              const database = await runtime.stateSink.healthcheck().then(() => 'ok', (error: unknown) => (error as Error).message);
+              const database = await runtime.stateCommitter.healthcheck().then(() => 'ok', (error: unknown) => (error as Error).message);
               return {
                 healthy: database === 'ok' && !stop.signal.aborted,
                 database,

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { writeJson } from '../cli-context.ts';
 import { stopOnSignals } from '../../runtime/stop-signal.ts';
+import { checkSchemaVersion } from '../../store/check-schema-version.ts';
 
 export function registerServeCommand(program: Command, context: CliContext): void {
   program
@@ -12,11 +13,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
     .option('--json', 'print where the console listens as JSON')
     .action(async (options: { port?: number; host?: string; json?: boolean }) => {
       // Loaded when used: every other command starts without the console's modules.
-      const [{ ConsoleServer }, { loadConsoleSettings }, { assertSchemaCurrent }] = await Promise.all([
-        import('../../console/console-server.ts'),
-        import('../../console/console-settings.ts'),
-        import('../../console/schema-check.ts'),
-      ]);
+      const [{ ConsoleServer }, { loadConsoleSettings }] = await Promise.all([import('../../console/console-server.ts'), import('../../console/console-settings.ts')]);
       const settings = context.settings();
       const consoleSettings = loadConsoleSettings(context.env);
       if (!settings.DATABASE_URL && !settings.DRIFTWATCH_DATA_DIR) {
@@ -27,7 +24,8 @@ export function registerServeCommand(program: Command, context: CliContext): voi
       const runtime = await context.runtime({ migrate: false, sinks: [], migrationHooks: [] });
       const stop = stopOnSignals((signal) => logger.info({ signal }, 'stopping'));
       try {
-        await assertSchemaCurrent(runtime.database.db);
+        // The runtime checks it too for DATABASE_URL; the embedded database must be current as well.
+        await checkSchemaVersion(runtime.database.db);
         const server = await ConsoleServer.create({
           runtime,
           settings: consoleSettings,

@@ -1,18 +1,11 @@
 import { sql } from 'kysely';
 import type { Kysely, RawBuilder } from 'kysely';
 import type { Database } from '../../store/database-schema.ts';
+import type { Finding, FindingNaming } from '../../../stages/track/finding.ts';
 
 /** An open finding as the boards list it, with the risk exception that covers it (if any). */
-export interface OpenFinding {
-  readonly findingId: string;
-  readonly accountId: string;
-  readonly accountName: string;
-  readonly region: string;
-  readonly rule: string;
-  readonly ruleTitle: string;
+export interface OpenFinding extends Pick<Finding, FindingNaming> {
   readonly owner: string;
-  readonly resourceType: string;
-  readonly resourceId: string;
   readonly severity: string;
   readonly openedAt: Date;
   readonly deadline: Date | null;

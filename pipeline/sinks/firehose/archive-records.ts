@@ -1,4 +1,4 @@
-import type { TrackedEvent } from '../../../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../../../stages/track/tracked-event.ts';
 import { Documents } from '../opensearch/documents.ts';
 import type { FirehoseConfig } from './config.ts';
 

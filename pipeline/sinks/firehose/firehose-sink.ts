@@ -2,7 +2,7 @@ import { PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import type { FirehoseClient } from '@aws-sdk/client-firehose';
 import type { Logger } from 'pino';
 import type { Batch } from '../../../stages/stage.ts';
-import type { TrackedEvent } from '../../../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../../../stages/track/tracked-event.ts';
 import type { RejectedItem, Sink, WriteOutcome } from '../sink.ts';
 import { archiveRecord, packPutCalls } from './archive-records.ts';
 import type { PutCall } from './archive-records.ts';

@@ -1,4 +1,4 @@
-import type { TrackedEvent } from '../../../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../../../stages/track/tracked-event.ts';
 import { Documents, findingDocumentVersion } from './documents.ts';
 import { IndexNames } from './index-names.ts';
 

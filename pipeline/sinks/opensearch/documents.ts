@@ -1,7 +1,7 @@
 import type { Severity } from '../../../schemas/rule-catalog.ts';
 import type { EscalationNotice } from '../../escalation/escalation-facts.ts';
 import type { Finding } from '../../../stages/track/finding.ts';
-import type { TrackedEvent, Transition } from '../../../stages/track/track-stage.ts';
+import type { TrackedEvent, Transition } from '../../../stages/track/tracked-event.ts';
 
 /** Lets dashboards sort severities by urgency rather than alphabetically. */
 export const SeverityRank: Readonly<Record<Severity, number>> = { Critical: 4, High: 3, Medium: 2, Low: 1 };

@@ -7,7 +7,7 @@ import { SystemClock } from '../../clock/clock.ts';
 import type { Clock } from '../../clock/clock.ts';
 import { loadEscalationFacts } from '../../escalation/escalation-facts.ts';
 import type { EscalationFacts } from '../../escalation/escalation-facts.ts';
-import type { BackgroundService } from '../../runtime/background-service.ts';
+import type { BackgroundService } from '../../types/background-service.ts';
 import type { Database, FindingsTable } from '../../store/database-schema.ts';
 import { createOpenSearchClient } from './client.ts';
 import { openSearchConfigFromSettings } from './config.ts';

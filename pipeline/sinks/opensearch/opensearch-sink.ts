@@ -1,7 +1,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { Logger } from 'pino';
 import type { Batch } from '../../../stages/stage.ts';
-import type { TrackedEvent } from '../../../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../../../stages/track/tracked-event.ts';
 import type { RejectedItem, Sink, WriteOutcome } from '../sink.ts';
 import { buildBulkRequests } from './bulk-request.ts';
 import type { BulkRequest } from './bulk-request.ts';

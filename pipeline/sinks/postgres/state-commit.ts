@@ -1,19 +1,9 @@
 import type { EnrichedEvent } from '../../../stages/enrich/enriched-event.ts';
 import type { DeadLetterDraft, Item } from '../../../stages/stage.ts';
 import type { EvaluationState } from '../../../stages/track/finding.ts';
+import type { Retrack } from '../../../stages/track/retrack.ts';
 import type { TrackedEvent } from '../../../stages/track/tracked-event.ts';
-
-/** Proof that this worker still owns the shard; the checkpoint write fails without it. */
-export interface ShardCheckpoint {
-  readonly streamName: string;
-  readonly shardId: string;
-  readonly sequenceNumber: string;
-  readonly owner: string;
-  readonly leaseToken: string;
-}
-
-/** A key's events applied again, in order, to the state Postgres holds (TrackStage.retrack). */
-export type Retrack = (stored: EvaluationState | null, events: readonly EnrichedEvent[]) => readonly TrackedEvent[];
+import type { ShardCheckpoint } from '../../types/shard-checkpoint.ts';
 
 /** Everything one batch changes, committed in one transaction. */
 export interface StateCommit {

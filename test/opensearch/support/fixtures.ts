@@ -2,7 +2,8 @@ import { evaluationKeyOf } from '../../../stages/enrich/enriched-event.ts';
 import type { EnrichedEvent } from '../../../stages/enrich/enriched-event.ts';
 import type { Item } from '../../../stages/stage.ts';
 import type { Finding } from '../../../stages/track/finding.ts';
-import type { TrackedEvent, Transition } from '../../../stages/track/track-stage.ts';
+import { openFinding } from '../../../stages/track/open-finding.ts';
+import type { TrackedEvent, Transition } from '../../../stages/track/tracked-event.ts';
 
 let counter = 0;
 
@@ -42,31 +43,7 @@ export function enrichedEvent(overrides: Partial<EnrichedEvent> = {}): EnrichedE
 
 /** The finding an event opened (status open, no resolution). */
 export function findingOf(event: EnrichedEvent, overrides: Partial<Finding> = {}): Finding {
-  return {
-    findingId: `f-${event.eventId}`,
-    evaluationKey: event.evaluationKey,
-    accountId: event.accountId,
-    accountName: event.accountName,
-    region: event.region,
-    rule: event.rule,
-    configRuleName: event.configRuleName,
-    ruleTitle: event.ruleTitle,
-    resourceType: event.resourceType,
-    resourceId: event.resourceId,
-    severity: event.severity,
-    environment: event.environment,
-    owner: event.owner,
-    slackChannel: event.slackChannel,
-    annotation: event.annotation,
-    status: 'open',
-    openedAt: event.orderingTime,
-    openedEventId: event.eventId,
-    deadline: event.orderingTime + 86_400_000,
-    resolvedAt: null,
-    resolution: null,
-    resolvedEventId: null,
-    ...overrides,
-  };
+  return { ...openFinding(event, `f-${event.eventId}`, event.orderingTime + 86_400_000), ...overrides };
 }
 
 export function tracked(event: EnrichedEvent, transition: Transition, finding: Finding | null): TrackedEvent {

@@ -10,7 +10,7 @@ import type { Item } from '../../../stages/stage.ts';
 import type { EvaluationState } from '../../../stages/track/finding.ts';
 import { SlaPolicy } from '../../../stages/track/sla-policy.ts';
 import { TrackStage } from '../../../stages/track/track-stage.ts';
-import type { TrackedEvent } from '../../../stages/track/track-stage.ts';
+import type { TrackedEvent } from '../../../stages/track/tracked-event.ts';
 
 /** Synthetic traffic through the real decode/enrich/scope/track stages (in memory): realistic tracked events. */
 export async function trackedEventsOf(org: SyntheticOrg, traffic: TrafficOptions): Promise<Item<TrackedEvent>[]> {
@@ -28,9 +28,9 @@ export async function trackedEventsOf(org: SyntheticOrg, traffic: TrafficOptions
     if (delivery.event) seen.add(delivery.event.id);
     items.push({ origin: { shardId: 'shardId-000000000000', sequenceNumber: String(++sequence) }, value: { data: delivery.data } });
   }
-  const decoded = decode.processSync({ shardId: 'shardId-000000000000', items });
-  const enriched = enrich.processSync({ shardId: 'shardId-000000000000', items: decoded.kept });
-  const scoped = scope.processSync({ shardId: 'shardId-000000000000', items: enriched.kept });
+  const decoded = decode.process({ shardId: 'shardId-000000000000', items });
+  const enriched = enrich.process({ shardId: 'shardId-000000000000', items: decoded.kept });
+  const scoped = scope.process({ shardId: 'shardId-000000000000', items: enriched.kept });
   const tracked = await track.process({ shardId: 'shardId-000000000000', items: scoped.kept }, new AbortController().signal);
   return tracked.kept;
 }

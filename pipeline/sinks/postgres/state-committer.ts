@@ -12,10 +12,12 @@ import { advanceEvaluations, insertNewEvaluations } from './evaluation-writes.ts
 import type { EvaluationWrite } from './evaluation-writes.ts';
 import { loadFirstEffects } from './first-effects.ts';
 import type { FirstEffect } from './first-effects.ts';
-import { LeaseLostError } from './lease-lost-error.ts';
+import { heldLease } from '../../kinesis/lease-fence.ts';
+import { LeaseLostError } from '../../types/lease-lost-error.ts';
 import { multiRowInsert } from './multi-row-insert.ts';
 import type { SqlValue } from './multi-row-insert.ts';
-import type { CommitResult, ShardCheckpoint, StateCommit, StateSettle } from './state-commit.ts';
+import type { CommitResult, StateCommit, StateSettle } from './state-commit.ts';
+import type { ShardCheckpoint } from '../../types/shard-checkpoint.ts';
 import { StateConflictError } from './state-conflict-error.ts';
 
 /** What the Slack notifier is asked to do, written beside the finding change (transactional outbox). */
@@ -43,7 +45,7 @@ const MaxRetrackRounds = 5;
  * event older than the stored result becomes stale and changes nothing; a newer one does what it does on that state
  * (a NON_COMPLIANT after another writer's resolution opens a NEW finding rather than reusing the resolved one).
  */
-export class PostgresStateSink {
+export class StateCommitter {
   readonly name = 'postgres';
   readonly #db: Kysely<Database>;
 
@@ -277,29 +279,22 @@ async function insertDeadLetters(trx: Transaction<Database>, source: string, let
   return Number(stored.n);
 }
 
+/**
+ * The lease still held, and held on to until this transaction ends: the row is locked for share, so a worker taking
+ * the lease over (its update needs the row) waits for this commit instead of interleaving with it.
+ */
 async function verifyLease(trx: Transaction<Database>, checkpoint: ShardCheckpoint): Promise<void> {
-  const row = await trx
-    .selectFrom('shard_leases')
-    .select('shard_id')
-    .where('stream_name', '=', checkpoint.streamName)
-    .where('shard_id', '=', checkpoint.shardId)
-    .where('owner', '=', checkpoint.owner)
-    .where('lease_token', '=', checkpoint.leaseToken)
-    .executeTakeFirst();
+  const row = await trx.selectFrom('shard_leases').select('shard_id').where(heldLease(checkpoint)).forShare().executeTakeFirst();
   if (!row) throw new LeaseLostError(checkpoint.shardId);
 }
 
 async function moveCheckpoint(trx: Transaction<Database>, checkpoint: ShardCheckpoint): Promise<void> {
-  const { streamName, shardId, sequenceNumber, owner, leaseToken } = checkpoint;
   const result = await trx
     .updateTable('shard_leases')
-    .set({ checkpoint: sequenceNumber, updated_at: new Date() })
-    .where('stream_name', '=', streamName)
-    .where('shard_id', '=', shardId)
-    .where('owner', '=', owner)
-    .where('lease_token', '=', leaseToken)
+    .set({ checkpoint: checkpoint.sequenceNumber, updated_at: new Date() })
+    .where(heldLease(checkpoint))
     .executeTakeFirst();
-  if (Number(result.numUpdatedRows) !== 1) throw new LeaseLostError(shardId);
+  if (Number(result.numUpdatedRows) !== 1) throw new LeaseLostError(checkpoint.shardId);
 }
 
 const sqlValue = (value: unknown): SqlValue => (value instanceof Date ? value.toISOString() : ((value ?? null) as SqlValue));
