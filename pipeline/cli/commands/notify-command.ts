@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { withRuntime, writeJson } from '../cli-context.ts';
-import { createNotifier } from '../../notify/slack/create-notifier.ts';
-import { EmptyDrainSummary } from '../../notify/slack/notifier.ts';
-import type { DrainSummary } from '../../notify/slack/notifier.ts';
-import { OutboxStore } from '../../notify/slack/outbox-store.ts';
+import { createNotifier } from '../../notify/create-notifier.ts';
+import { EmptyDrainSummary } from '../../notify/notifier.ts';
+import type { DrainSummary } from '../../notify/notifier.ts';
+import { OutboxStore } from '../../notify/outbox-store.ts';
 import { stopOnSignals } from '../../runtime/stop-signal.ts';
 
 /** Safety stop for --once against an outbox refilled faster than it drains. */

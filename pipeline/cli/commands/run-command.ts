@@ -12,7 +12,7 @@ import { PipelineMetrics } from '../../metrics/pipeline-metrics.ts';
 import { MetricsServer } from '../../metrics/metrics-server.ts';
 import { createScheduler } from '../../escalation/create-scheduler.ts';
 import { SystemClock } from '../../clock/clock.ts';
-import { createNotifier } from '../../notify/slack/create-notifier.ts';
+import { createNotifier } from '../../notify/create-notifier.ts';
 import { createFindingFactsSync } from '../../sinks/opensearch/finding-facts-sync.ts';
 import { parsePositiveInt } from './findings-command.ts';
 import { wholeNumber } from '../parse-options.ts';

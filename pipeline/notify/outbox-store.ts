@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import type { Database } from '../../store/database-schema.ts';
-import type { SlackNotifierTables } from './slack-tables.ts';
+import type { Database } from '../store/database-schema.ts';
+import type { OutboxTables } from './outbox-tables.ts';
 
 /** One claimed notification intent. */
 export interface ClaimedIntent {
@@ -33,11 +33,11 @@ interface ClaimedRow {
  * clock: a skew there only moves a retry, it never lets two notifiers hold one intent.
  */
 export class OutboxStore {
-  readonly #db: Kysely<Database & SlackNotifierTables>;
+  readonly #db: Kysely<Database & OutboxTables>;
   readonly #owner: string;
 
   constructor(db: Kysely<Database>, owner: string) {
-    this.#db = db.withTables<SlackNotifierTables>();
+    this.#db = db.withTables<OutboxTables>();
     this.#owner = owner;
   }
 
