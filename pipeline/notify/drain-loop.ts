@@ -6,6 +6,8 @@ import type { DrainSummary } from './notifier.ts';
 
 /** Something that says "the outbox may have new intents": a drain loop waits for it or for its poll interval. */
 export interface DrainWakeup {
+  /** True while wake-ups are delivered: the poll is then only a fallback, at ListeningPollMs or longer. */
+  readonly listening: boolean;
   /** Resolves when woken (or at once if woken since the last `consume`); rejects when `signal` aborts. */
   wait(signal: AbortSignal): Promise<void>;
   /** Forgets wake-ups so far: called right before a drain, which sees everything committed until then. */
@@ -16,14 +18,25 @@ export interface DrainLoopOptions {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly sleep: Sleep;
-  /** Wait after an empty drain; with a wake-up, only the fallback for a missed one. */
+  /** Wait after an empty drain while no wake-up is listening. */
   readonly pollIntervalMs: number;
   /** Waits after failed drains; reset by a drain that succeeds. */
   readonly backoff: Backoff;
   /** Until when drains are paused (on `clock`), e.g. after Slack refused the token. */
   readonly pausedUntil?: () => number;
   readonly wakeup?: DrainWakeup;
+  /**
+   * The earliest time (on `clock`) this notifier knows work becomes due without a wake-up: an intent or digest it put
+   * back with a delay, a digest to re-render. The idle wait ends then at the latest.
+   */
+  readonly nextDueAt?: () => number | null;
 }
+
+/**
+ * The fallback poll while wake-ups are delivered: it only catches what no wake-up announces (claims of a dead
+ * notifier expiring, intents of another notifier's delay coming due).
+ */
+export const ListeningPollMs = 10_000;
 
 /**
  * A notifier's run loop: drains the outbox until `signal` aborts, at once again after a drain that claimed
@@ -43,7 +56,7 @@ export async function runDrainLoop(drain: (signal: AbortSignal) => Promise<Drain
       const summary = await drain(signal);
       backoff.reset();
       if (summary.claimed > 0) logger.debug(summary, 'drained');
-      else await idle(options, pollIntervalMs, signal, true);
+      else await idle(options, idleMs(options), signal, true);
     } catch (error) {
       if (signal.aborted) break;
       const delay = backoff.next();
@@ -53,9 +66,17 @@ export async function runDrainLoop(drain: (signal: AbortSignal) => Promise<Drain
   }
 }
 
+/** How long an empty drain waits: the poll (longer while listening), at most until known work is due. */
+function idleMs(options: DrainLoopOptions): number {
+  const poll = options.wakeup?.listening ? Math.max(options.pollIntervalMs, ListeningPollMs) : options.pollIntervalMs;
+  const due = options.nextDueAt?.() ?? null;
+  return due === null ? poll : Math.min(poll, Math.max(1, due - options.clock.now()));
+}
+
 /** Sleeps `ms`, or less when `wakeable` and the wake-up fires first; an abort just returns (the loop ends). */
 async function idle(options: DrainLoopOptions, ms: number, signal: AbortSignal, wakeable: boolean): Promise<void> {
   const wakeup = wakeable ? options.wakeup : undefined;
+  if (signal.aborted) return;
   if (!wakeup) {
     await options.sleep(ms, signal).catch(() => undefined);
     return;

@@ -6,6 +6,7 @@ import { startClaimHeartbeat } from './claim-heartbeat.ts';
 import { ClaimLostError } from './claim-lost-error.ts';
 import type { SlackNotifierConfig } from './config.ts';
 import type { MessageFormatter, SlackMessage } from './message-format.ts';
+import type { NextDue } from './next-due.ts';
 import { GoneErrors } from './post-protocol.ts';
 import type { SlackPostProtocol } from './post-protocol.ts';
 import { byChannel, ChannelConcurrency, runPool } from './run-pool.ts';
@@ -25,6 +26,7 @@ export interface DigestFlusherOptions {
   readonly owner: string;
   readonly protocol: SlackPostProtocol;
   readonly pause: WorkspacePause;
+  readonly nextDue: NextDue;
 }
 
 /**
@@ -42,6 +44,8 @@ export class DigestFlusher {
     const { digests, clock, config } = this.#o;
     const due = await digests.digestsDue(clock.now(), config.digestUpdateMs, config.digestsPerDrain);
     if (due.length === 0) return;
+    // More may be due than one drain takes.
+    if (due.length >= config.digestsPerDrain) this.#o.nextDue.note(clock.now());
     await runPool(byChannel(due), ChannelConcurrency, async (list) => {
       for (const digest of list) {
         if (signal.aborted) return;
@@ -96,6 +100,7 @@ export class DigestFlusher {
       if (outcome.result.kind === 'pause') this.#o.pause.pause(outcome.result.reason);
       const at = outcome.result.kind === 'retry' ? outcome.result.at : clock.now() + config.backoffMaxMs;
       await digests.retryDigestPost(claimed.digest_id, owner, outcome.uncertain ? 'sending' : 'pending', at);
+      this.#o.nextDue.note(at);
       logger.warn({ ...log, result: outcome.result.kind }, 'digest post deferred');
     } catch (error) {
       if (!(error instanceof ClaimLostError)) throw error;
@@ -122,6 +127,7 @@ export class DigestFlusher {
       return;
     }
     await digests.postponeDigestUpdate(due.digest_id, clock.now());
+    this.#o.nextDue.note(clock.now() + this.#o.config.digestUpdateMs);
   }
 
   async #render(digest: DigestRow): Promise<SlackMessage> {

@@ -12,6 +12,7 @@ import type { FloodGroup, PostStep, SlackStep, UpdateStep } from './delivery-pla
 import type { DeliveryPlanner, ParsedIntent, PlannerInput } from './delivery-planner.ts';
 import type { FloodDecision, FloodDetector } from './flood-detector.ts';
 import { IntentLedger } from './intent-ledger.ts';
+import type { NextDue } from './next-due.ts';
 import { GoneErrors } from './post-protocol.ts';
 import type { SlackPostProtocol, StepResult } from './post-protocol.ts';
 import { byChannel, ChannelConcurrency, runPool } from './run-pool.ts';
@@ -33,6 +34,7 @@ export interface IntentDeliveryOptions {
   readonly flood: FloodDetector;
   readonly protocol: SlackPostProtocol;
   readonly pause: WorkspacePause;
+  readonly nextDue: NextDue;
 }
 
 /**
@@ -75,17 +77,21 @@ export class IntentDelivery {
         counts.digested++;
       }
       await digests.touchDigests(plan.touchedDigests, now);
+      let digestsChanged = plan.digestRejoins.length > 0 || plan.touchedDigests.length > 0;
 
       const steps: SlackStep[] = [...plan.steps];
       for (const group of plan.groups.values()) {
         if ((await this.#decideFlood(group, now)) === 'digest') {
           const digestId = await digests.joinDigest(group.channel, group.rule, group.kind, group.candidates.map((c) => c.step.delivery), now, flood.windowMs);
           counts.digested += group.candidates.length;
+          digestsChanged = true;
           logger.info({ channel: group.channel, rule: group.rule, kind: group.kind, findings: group.candidates.length, digestId }, 'flood folded into digest');
         } else {
           steps.push(...group.candidates.map((c) => c.step));
         }
       }
+      // A changed digest is re-rendered within the update interval, by this drain's flush or by one that late.
+      if (digestsChanged) this.#o.nextDue.note(now + config.digestUpdateMs);
       steps.sort((a, b) => (order.get(a.intentId) ?? 0) - (order.get(b.intentId) ?? 0));
       const stop = new AbortController();
       const drainSignal = AbortSignal.any([signal, stop.signal]);
@@ -256,7 +262,10 @@ export class IntentDelivery {
       entry.ids.push(id);
       releases.set(key, entry);
     }
-    for (const { at, reason, ids } of releases.values()) await outbox.release(ids, at, reason);
+    for (const { at, reason, ids } of releases.values()) {
+      await outbox.release(ids, at, reason);
+      this.#o.nextDue.note(at);
+    }
     counts.retried += retries.size;
   }
 }

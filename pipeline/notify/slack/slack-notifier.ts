@@ -21,6 +21,7 @@ import { FloodDetector } from './flood-detector.ts';
 import { SlackHealthcheckError, slackHealthcheck } from './healthcheck.ts';
 import { IntentDelivery } from './intent-delivery.ts';
 import { MessageFormatter } from './message-format.ts';
+import { NextDue } from './next-due.ts';
 import { SlackPostProtocol } from './post-protocol.ts';
 import { SlackApi } from './slack-api.ts';
 import { SlackDigestStore } from './slack-digest-store.ts';
@@ -67,6 +68,7 @@ export class SlackNotifier implements Notifier {
   readonly #pause: WorkspacePause;
   readonly #intents: IntentDelivery;
   readonly #digests: DigestFlusher;
+  readonly #nextDue = new NextDue();
   #initialized = false;
 
   constructor(options: SlackNotifierOptions) {
@@ -101,8 +103,9 @@ export class SlackNotifier implements Notifier {
       flood: new FloodDetector({ threshold: config.floodThreshold, windowMs: config.floodWindowMs }),
       protocol,
       pause: this.#pause,
+      nextDue: this.#nextDue,
     });
-    this.#digests = new DigestFlusher({ config, logger, clock, hooks, catalog: options.catalog, formatter, digests, owner: this.#outbox.owner, protocol, pause: this.#pause });
+    this.#digests = new DigestFlusher({ config, logger, clock, hooks, catalog: options.catalog, formatter, digests, owner: this.#outbox.owner, protocol, pause: this.#pause, nextDue: this.#nextDue });
   }
 
   /** auth.test. A refused token fails fast; an unreachable Slack only warns (intents wait in the outbox). */
@@ -129,6 +132,7 @@ export class SlackNotifier implements Notifier {
       pollIntervalMs: this.#config.pollIntervalMs,
       backoff: new Backoff({ baseMs: this.#config.backoffBaseMs, maxMs: this.#config.backoffMaxMs }, this.#random),
       pausedUntil: () => this.#pause.until,
+      nextDueAt: () => this.#nextDue.at,
       ...(this.#wakeup ? { wakeup: this.#wakeup } : {}),
     });
   }
@@ -136,6 +140,7 @@ export class SlackNotifier implements Notifier {
   async drainOnce(signal: AbortSignal): Promise<DrainSummary> {
     const counts: DrainCounts = { ...EmptyDrainSummary };
     if (this.#pause.active) return counts;
+    this.#nextDue.reset();
     const claimed = await this.#outbox.claim(this.#config.batchSize, this.#clock.now(), this.#config.leaseMs);
     counts.claimed = claimed.length;
     if (claimed.length > 0) await this.#intents.deliver(claimed, signal, counts);

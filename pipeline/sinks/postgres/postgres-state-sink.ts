@@ -17,6 +17,7 @@ import { multiRowInsert } from './multi-row-insert.ts';
 import type { SqlValue } from './multi-row-insert.ts';
 import type { CommitResult, ShardCheckpoint, StateCommit, StateSettle } from './state-commit.ts';
 import { StateConflictError } from './state-conflict-error.ts';
+import { wakeOutbox } from '../../notify/outbox-wakeup.ts';
 
 /** What the Slack notifier is asked to do, written beside the finding change (transactional outbox). */
 export interface NotificationIntent {
@@ -132,6 +133,7 @@ export class PostgresStateSink {
         rows: intents.map((intent) => [`${intent.finding.findingId}:${intent.kind}`, intent.finding.findingId, intent.kind, JSON.stringify(intent)]),
         tail: 'on conflict do nothing',
       });
+      if (intents.length > 0) await wakeOutbox(trx);
       const deadLetters = await insertDeadLetters(trx, commit.source, commit.deadLetters);
       if (commit.checkpoint && commit.checkpointMode !== 'verify') await moveCheckpoint(trx, commit.checkpoint);
       let opened = 0;

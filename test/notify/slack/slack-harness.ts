@@ -13,6 +13,7 @@ import { createRuntime } from '../../../pipeline/runtime/create-runtime.ts';
 import type { Runtime } from '../../../pipeline/runtime/create-runtime.ts';
 import type { BatchProcessor, BatchSummary } from '../../../pipeline/processor/batch-processor.ts';
 import { createNotifier } from '../../../pipeline/notify/create-notifier.ts';
+import type { DrainWakeup } from '../../../pipeline/notify/drain-loop.ts';
 import type { SlackNotifierConfigInput } from '../../../pipeline/notify/slack/config.ts';
 import type { DrainSummary, Notifier } from '../../../pipeline/notify/notifier.ts';
 import { EmptyDrainSummary } from '../../../pipeline/notify/notifier.ts';
@@ -73,6 +74,8 @@ export interface NotifierOptions {
   readonly clockSkewMs?: number;
   /** Called after each of this notifier's sleeps moved the clock: a seam to run something while it waits. */
   readonly onSleep?: (ms: number) => Promise<void>;
+  /** Wakes the notifier's idle loop (an OutboxListener), as `driftwatch run` does with Postgres. */
+  readonly wakeup?: DrainWakeup;
 }
 
 /** Real Postgres, the real pipeline (processor + state sink writing the outbox), the local Slack server, one clock. */
@@ -147,6 +150,7 @@ export class SlackHarness {
       ...(options.owner ? { owner: options.owner } : {}),
       ...(options.hooks ? { hooks: options.hooks } : {}),
       ...(options.out ? { out: options.out } : {}),
+      ...(options.wakeup ? { wakeup: options.wakeup } : {}),
     });
   }
 
