@@ -32,6 +32,8 @@ export interface LatencyResult {
   readonly toPostgres: Distribution;
   readonly toSearchable: Distribution;
   readonly toSlackPost: Distribution;
+  /** From the commit (as the Postgres poller saw it) to the post: the notifier's share of the time to alert. */
+  readonly commitToSlackPost: Distribution;
   readonly goal: { readonly p99ToPostgresMs: 1_500; readonly met: boolean };
   readonly notes: readonly string[];
   readonly settings: Readonly<Record<string, string>>;
@@ -91,6 +93,7 @@ export async function benchLatency(options: LatencyOptions): Promise<BenchPart<L
     const measured = [...putAt.entries()].filter(([, at]) => at >= measuredFrom);
     const delays = (seen: Map<string, number>) => measured.flatMap(([id, at]) => (seen.has(id) ? [seen.get(id)! - at] : []));
     const slack = await slackDelays(stack, putAt, measuredFrom);
+    const slackAfterCommit = await slackDelays(stack, putAt, measuredFrom, seenInPostgres);
     const toPostgres = distribution(delays(seenInPostgres));
     const result: LatencyResult = {
       targetEventsPerSecond: options.eventsPerSecond,
@@ -100,6 +103,7 @@ export async function benchLatency(options: LatencyOptions): Promise<BenchPart<L
       toPostgres,
       toSearchable: distribution(delays(seenSearchable)),
       toSlackPost: distribution(slack),
+      commitToSlackPost: distribution(slackAfterCommit),
       goal: { p99ToPostgresMs: 1_500, met: toPostgres.p99Ms < 1_500 },
       notes: [
         `Postgres: observed by a ${PostgresPollMs} ms poller of processed_events (adds up to ${PostgresPollMs} ms).`,
@@ -182,8 +186,11 @@ async function waitForOutbox(stack: LocalStack, timeoutMs: number): Promise<void
   }
 }
 
-/** Post time of each opened finding's alert minus the put time of the event that opened it. */
-async function slackDelays(stack: LocalStack, putAt: ReadonlyMap<string, number>, measuredFrom: number): Promise<number[]> {
+/**
+ * Post time of each opened finding's alert minus the put time of the event that opened it, or with `from` the time
+ * that event was seen committed.
+ */
+async function slackDelays(stack: LocalStack, putAt: ReadonlyMap<string, number>, measuredFrom: number, from?: ReadonlyMap<string, number>): Promise<number[]> {
   const findings = await stack.database.db.selectFrom('findings').select(['finding_id', 'opened_event_id']).execute();
   const openedBy = new Map(findings.map((f) => [f.finding_id, f.opened_event_id]));
   const delays: number[] = [];
@@ -192,7 +199,8 @@ async function slackDelays(stack: LocalStack, putAt: ReadonlyMap<string, number>
     const match = postKey ? /^(.+):finding\.opened\|/.exec(postKey) : null;
     const eventId = match ? openedBy.get(match[1]!) : undefined;
     const at = eventId ? putAt.get(eventId) : undefined;
-    if (at !== undefined && at >= measuredFrom) delays.push(message.postedAt - at);
+    const start = from ? (eventId ? from.get(eventId) : undefined) : at;
+    if (at !== undefined && at >= measuredFrom && start !== undefined) delays.push(message.postedAt - start);
   }
   return delays;
 }
@@ -224,6 +232,7 @@ function latencyMarkdown(r: LatencyResult): string {
         row('Postgres commit', r.toPostgres, 'p99 < 1,500 ms', r.goal.met ? 'yes' : 'NO'),
         row('searchable in OpenSearch', r.toSearchable),
         row('Slack post (opened findings)', r.toSlackPost),
+        row('commit → Slack post', r.commitToSlackPost),
       ],
     ),
     '',

@@ -5,6 +5,7 @@ import { findingFromRow } from '../store/postgres-evaluation-state-store.ts';
 import type { Finding } from '../../stages/track/finding.ts';
 import type { SlaPolicy } from '../../stages/track/sla-policy.ts';
 import type { EscalationTables } from './escalation-table.ts';
+import { wakeOutbox } from '../notify/outbox-wakeup.ts';
 
 /**
  * What the Slack notifier is asked when a finding passes its deadline: post to the security channel naming the
@@ -149,6 +150,7 @@ export class Escalator {
       }))
       .onConflict((oc) => oc.column('intent_id').doNothing())
       .execute();
+    await wakeOutbox(trx);
     return inserted.map((r) => ({ findingId: r.finding_id, n: r.n }));
   }
 }

@@ -3,6 +3,7 @@ import type { Database, FindingsTable } from '../store/database-schema.ts';
 import { findingFromRow } from '../store/postgres-evaluation-state-store.ts';
 import type { ExceptionTables } from './exception-tables.ts';
 import { exceptionCoversFinding, exceptionInForce } from './exception-matching.ts';
+import { wakeOutbox } from '../notify/outbox-wakeup.ts';
 
 export type ReleaseOutcome = 'reassigned' | 'realerted' | 'released';
 
@@ -65,5 +66,6 @@ export async function releaseFinding(trx: Transaction<Database & ExceptionTables
     })
     .onConflict((oc) => oc.column('intent_id').doNothing())
     .execute();
+  await wakeOutbox(trx);
   return 'realerted';
 }

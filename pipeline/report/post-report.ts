@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../store/database-schema.ts';
 import type { MonthlyReport } from './monthly-report.ts';
 import { formatReportSlack } from './formatters/format-slack.ts';
+import { wakeOutbox } from '../notify/outbox-wakeup.ts';
 
 /** What the Slack notifier is asked to post for the monthly report. */
 export interface MonthlyReportIntent {
@@ -24,6 +25,7 @@ export async function enqueueMonthlyReport(db: Kysely<Database>, report: Monthly
     .values({ intent_id: intentId, finding_id: `report:${report.month}`, kind: intent.kind, payload: JSON.stringify(intent) })
     .onConflict((oc) => oc.column('intent_id').doNothing())
     .executeTakeFirst();
+  await wakeOutbox(db);
   return { queued: Number(result.numInsertedOrUpdatedRows ?? 0n) > 0, intentId };
 }
 

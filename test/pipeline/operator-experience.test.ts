@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCliContext } from '../../pipeline/cli/cli-context.ts';
 import { main } from '../../pipeline/cli/main.ts';
 import { renderNotifySummary } from '../../pipeline/cli/commands/notify-command.ts';
-import { EmptyDrainSummary } from '../../pipeline/notify/slack/notifier.ts';
+import { EmptyDrainSummary } from '../../pipeline/notify/notifier.ts';
 import { SlackServer } from '../slack-server/slack-server.ts';
 import { runCli } from '../support/cli.ts';
 import { complianceEvent } from '../support/events.ts';

@@ -4,7 +4,7 @@ import { slackNotifierConfigFrom } from '../../pipeline/notify/slack/config.ts';
 import { DeliveryPlanner } from '../../pipeline/notify/slack/delivery-planner.ts';
 import type { PlannerInput } from '../../pipeline/notify/slack/delivery-planner.ts';
 import { MessageFormatter } from '../../pipeline/notify/slack/message-format.ts';
-import { NotificationPayload } from '../../pipeline/notify/slack/notification-payload.ts';
+import { NotificationPayload } from '../../pipeline/notify/notification-payload.ts';
 import { syntheticEvent, syntheticEventId } from '../../pipeline/reconcile/synthetic-event.ts';
 import type { SyntheticChange } from '../../pipeline/reconcile/synthetic-event.ts';
 import { Documents } from '../../pipeline/sinks/opensearch/documents.ts';

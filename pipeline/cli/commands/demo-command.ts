@@ -9,7 +9,7 @@ import { stopOnSignals } from '../../runtime/stop-signal.ts';
 import { createLogger } from '../../logging/create-logger.ts';
 import { parsePositiveInt } from './findings-command.ts';
 import { wholeNumber } from '../parse-options.ts';
-import { createNotifier } from '../../notify/slack/create-notifier.ts';
+import { createNotifier } from '../../notify/create-notifier.ts';
 import { LineBudget } from '../output/line-budget.ts';
 import { printable } from '../output/printable.ts';
 import { exportDemoEvents } from '../../demo/export-demo-events.ts';

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { withRuntime, writeJson } from '../cli-context.ts';
-import { createNotifier } from '../../notify/slack/create-notifier.ts';
-import { EmptyDrainSummary } from '../../notify/slack/notifier.ts';
-import type { DrainSummary } from '../../notify/slack/notifier.ts';
-import { OutboxStore } from '../../notify/slack/outbox-store.ts';
+import { createNotifier } from '../../notify/create-notifier.ts';
+import { EmptyDrainSummary } from '../../notify/notifier.ts';
+import type { DrainSummary } from '../../notify/notifier.ts';
+import { OutboxListener } from '../../notify/outbox-listener.ts';
+import { OutboxStore } from '../../notify/outbox-store.ts';
 import { stopOnSignals } from '../../runtime/stop-signal.ts';
 
 /** Safety stop for --once against an outbox refilled faster than it drains. */
@@ -19,12 +20,15 @@ export function registerNotifyCommand(program: Command, context: CliContext): vo
     .action(async (options: { once?: boolean; json?: boolean }) => {
       await withRuntime(context, async (runtime) => {
         const logger = runtime.logger;
-        const notifier = createNotifier(runtime.settings, runtime.database.db, logger, runtime.catalog, { out: context.stdout });
+        // A long-running notifier is woken by each commit (Postgres LISTEN/NOTIFY); the embedded database polls.
+        const url = runtime.database.kind === 'postgres' && !options.once ? runtime.settings.DATABASE_URL : undefined;
+        const listener = url ? new OutboxListener({ connectionString: url, logger }) : null;
+        const notifier = createNotifier(runtime.settings, runtime.database.db, logger, runtime.catalog, { out: context.stdout, ...(listener ? { wakeup: listener } : {}) });
         await notifier.init();
         try {
           if (!options.once) {
             const stop = stopOnSignals((signal) => logger.info({ signal }, 'stopping'));
-            await notifier.run(stop.signal);
+            await Promise.all([notifier.run(stop.signal), listener?.run(stop.signal)]);
             return;
           }
           const signal = new AbortController().signal;

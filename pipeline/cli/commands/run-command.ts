@@ -12,7 +12,8 @@ import { PipelineMetrics } from '../../metrics/pipeline-metrics.ts';
 import { MetricsServer } from '../../metrics/metrics-server.ts';
 import { createScheduler } from '../../escalation/create-scheduler.ts';
 import { SystemClock } from '../../clock/clock.ts';
-import { createNotifier } from '../../notify/slack/create-notifier.ts';
+import { createNotifier } from '../../notify/create-notifier.ts';
+import { OutboxListener } from '../../notify/outbox-listener.ts';
 import { createFindingFactsSync } from '../../sinks/opensearch/finding-facts-sync.ts';
 import { parsePositiveInt } from './findings-command.ts';
 import { wholeNumber } from '../parse-options.ts';
@@ -40,6 +41,7 @@ export function registerRunCommand(program: Command, context: CliContext): void 
       const totals = new BatchTotals();
       // This process's claims on the outbox (told apart from a dead worker's when draining before exit).
       const notifierOwner = `${hostname()}-${process.pid}-run`;
+      const outboxListener = runtime.database.kind === 'postgres' && settings.DATABASE_URL ? new OutboxListener({ connectionString: settings.DATABASE_URL, logger }) : null;
       const services: BackgroundService[] = [
         new ProcessedEventsPruner(runtime.database.db, settings.DRIFTWATCH_PROCESSED_RETENTION_DAYS, logger.child({ job: 'prune' })),
         // Exception expiry, escalation of overdue findings and the daily compliance snapshot: safe on every worker.
@@ -60,9 +62,11 @@ export function registerRunCommand(program: Command, context: CliContext): void 
             },
           },
         }),
-        // Slack (or the console without a token) drains the outbox on its own loop: it never stalls the stream.
-        createNotifier(settings, runtime.database.db, logger, runtime.catalog, { owner: notifierOwner }),
+        // Slack (or the console without a token) drains the outbox on its own loop: it never stalls the stream. Woken
+        // by the state commit through LISTEN/NOTIFY (Postgres only; the embedded database keeps polling).
+        createNotifier(settings, runtime.database.db, logger, runtime.catalog, { owner: notifierOwner, ...(outboxListener ? { wakeup: outboxListener } : {}) }),
       ];
+      if (outboxListener) services.push(outboxListener);
       // Issue 11: the account registry (Organizations sync, refresh on every worker) and reconciliation with the aggregator.
       services.push(createAccountsService(runtime, logger));
       if (settings.DRIFTWATCH_CONFIG_AGGREGATOR && settings.DRIFTWATCH_RECONCILE_INTERVAL_MS > 0) {

@@ -1,6 +1,5 @@
 import type { Clock } from '../../clock/clock.ts';
-
-export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+import type { Sleep } from '../../clock/sleep.ts';
 
 export interface ChannelPacerOptions {
   /** Minimum gap between two calls to one channel. */

@@ -1,11 +1,13 @@
 import { BackfillDigestRule } from '../backfill-digest.ts';
+import type { FindingState } from '../finding-states.ts';
 import type { SlackNotifierConfig } from './config.ts';
 import type { DeliveryPlan, FloodGroup, PostStep } from './delivery-plan.ts';
 import { groupKeyOf, postKeyOf } from './delivery-plan.ts';
 import type { MessageFormatter, SlackMessage } from './message-format.ts';
-import type { FindingPayload, FindingSnapshot, NotificationPayload } from './notification-payload.ts';
-import type { ClaimedIntent } from './outbox-store.ts';
-import type { DigestRow, MessageRow, NewDelivery, PreviousMessage } from './slack-message-store.ts';
+import type { FindingPayload, FindingSnapshot, NotificationPayload } from '../notification-payload.ts';
+import type { ClaimedIntent } from '../outbox-store.ts';
+import type { DigestRow } from './slack-digest-store.ts';
+import type { MessageRow, NewDelivery, PreviousMessage } from './slack-message-store.ts';
 import type { DigestKind } from './slack-tables.ts';
 
 export interface ParsedIntent {
@@ -25,7 +27,7 @@ export interface PlannerInput {
   /** Earlier findings' rows of the same evaluation keys (flapping, recurrence). */
   readonly previous: readonly PreviousMessage[];
   readonly digests: ReadonlyMap<string, DigestRow>;
-  readonly findingStates: ReadonlyMap<string, { readonly exceptionId: string | null; readonly status: string }>;
+  readonly findingStates: ReadonlyMap<string, FindingState>;
   /** Lookback start for reconciling interrupted posts. */
   readonly reconcileSince: (row: MessageRow) => number;
 }

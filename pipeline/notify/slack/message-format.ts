@@ -1,7 +1,7 @@
 import type { RuleCatalog } from '../../../stages/enrich/rule-catalog.ts';
 import { BackfillDigestRule } from '../backfill-digest.ts';
 import type { Severity } from '../../../schemas/rule-catalog.ts';
-import type { FindingSnapshot } from './notification-payload.ts';
+import type { FindingSnapshot } from '../notification-payload.ts';
 import { codeSpan, formatDuration, plainText, safeText, slackDate, truncate, utcText } from './mrkdwn.ts';
 
 export type Block = Readonly<Record<string, unknown>>;
@@ -32,13 +32,8 @@ export interface EscalationView {
   readonly ownerChannel: string;
 }
 
-export interface DigestView {
-  readonly kind: 'opened' | 'escalated';
-  readonly rule: string;
-  readonly ruleTitle: string;
-  readonly severity: string;
-  readonly startedAt: number;
-  readonly updatedAt: number;
+/** What a digest message counts: its members by account and region, and the oldest open resources. */
+export interface DigestTally {
   readonly total: number;
   readonly open: number;
   readonly byAccount: readonly { readonly accountId: string; readonly accountName: string; readonly total: number; readonly open: number }[];
@@ -46,6 +41,15 @@ export interface DigestView {
   readonly byRegion: readonly { readonly region: string; readonly total: number; readonly open: number }[];
   readonly regions: number;
   readonly topResources: readonly { readonly resourceType: string; readonly resourceId: string; readonly accountName: string; readonly region: string }[];
+}
+
+export interface DigestView extends DigestTally {
+  readonly kind: 'opened' | 'escalated';
+  readonly rule: string;
+  readonly ruleTitle: string;
+  readonly severity: string;
+  readonly startedAt: number;
+  readonly updatedAt: number;
 }
 
 export interface ReportView {

@@ -84,18 +84,6 @@ export function outcomeOf(error: unknown): SlackCallOutcome {
   }
 }
 
-export interface BackoffPolicy {
-  readonly baseMs: number;
-  readonly maxMs: number;
-}
-
-/** Exponential backoff with equal jitter: attempt 1 waits about base, each next one doubles, capped at max. */
-export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
-  const exponent = Math.min(Math.max(attempt, 1) - 1, 30);
-  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** exponent);
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
 /** A short, secret-free description of a call outcome for logs and last_error. */
 export function describeOutcome(outcome: SlackCallOutcome): string {
   switch (outcome.kind) {

@@ -1,5 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
-import type { NotificationOutboxTable } from '../../store/database-schema.ts';
+import type { OutboxTables } from '../outbox-tables.ts';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
@@ -57,15 +57,8 @@ export interface SlackDigestsTable {
   readonly updated_at: Timestamp;
 }
 
-/** Columns migration 0002 adds to the outbox: seq orders intents, ordering_key keeps one key's intents in order. */
-export interface OutboxOrderColumns {
-  readonly seq: ColumnType<string, never, never>;
-  readonly ordering_key: ColumnType<string, never, never>;
-}
-
 // A type alias, not an interface: Kysely's withTables<T>() needs an index-compatible record.
-export type SlackNotifierTables = {
+export type SlackNotifierTables = OutboxTables & {
   readonly slack_messages: SlackMessagesTable;
   readonly slack_digests: SlackDigestsTable;
-  readonly notification_outbox: NotificationOutboxTable & OutboxOrderColumns;
 };

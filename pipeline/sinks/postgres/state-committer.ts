@@ -19,6 +19,7 @@ import type { SqlValue } from './multi-row-insert.ts';
 import type { CommitResult, StateCommit, StateSettle } from './state-commit.ts';
 import type { ShardCheckpoint } from '../../types/shard-checkpoint.ts';
 import { StateConflictError } from './state-conflict-error.ts';
+import { wakeOutbox } from '../../notify/outbox-wakeup.ts';
 
 /** What the Slack notifier is asked to do, written beside the finding change (transactional outbox). */
 export interface NotificationIntent {
@@ -134,6 +135,7 @@ export class StateCommitter {
         rows: intents.map((intent) => [`${intent.finding.findingId}:${intent.kind}`, intent.finding.findingId, intent.kind, JSON.stringify(intent)]),
         tail: 'on conflict do nothing',
       });
+      if (intents.length > 0) await wakeOutbox(trx);
       const deadLetters = await insertDeadLetters(trx, commit.source, commit.deadLetters);
       if (commit.checkpoint && commit.checkpointMode !== 'verify') await moveCheckpoint(trx, commit.checkpoint);
       let opened = 0;

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import type { ComplianceType } from '../../../schemas/compliance-change-event.ts';
-import type { DrainSummary } from '../../../pipeline/notify/slack/notifier.ts';
-import { OutboxStore } from '../../../pipeline/notify/slack/outbox-store.ts';
+import type { DrainSummary } from '../../../pipeline/notify/notifier.ts';
+import { OutboxStore } from '../../../pipeline/notify/outbox-store.ts';
 import { complianceEvent } from '../../support/events.ts';
 import { Rules, SlackHarness, T0, minutes, nextEventId } from './slack-harness.ts';
 

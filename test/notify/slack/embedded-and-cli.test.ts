@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../../pipeline/config/load-settings.ts';
 import { createRuntime } from '../../../pipeline/runtime/create-runtime.ts';
 import type { Runtime } from '../../../pipeline/runtime/create-runtime.ts';
-import { createNotifier } from '../../../pipeline/notify/slack/create-notifier.ts';
+import { createNotifier } from '../../../pipeline/notify/create-notifier.ts';
 import { complianceEvent } from '../../support/events.ts';
 import { runCli } from '../../support/cli.ts';
 import { SlackServer } from '../../slack-server/slack-server.ts';

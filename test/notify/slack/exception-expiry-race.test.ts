@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExceptionStore } from '../../../pipeline/exceptions/exception-store.ts';
 import { expireExceptions } from '../../../pipeline/exceptions/exception-expiry.ts';
-import type { DrainSummary } from '../../../pipeline/notify/slack/notifier.ts';
+import type { DrainSummary } from '../../../pipeline/notify/notifier.ts';
 import { complianceEvent } from '../../support/events.ts';
 import { Rules, SlackHarness, nextEventId } from './slack-harness.ts';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { complianceEvent } from '../../support/events.ts';
 import type { ComplianceType } from '../../../schemas/compliance-change-event.ts';
-import type { Notifier } from '../../../pipeline/notify/slack/notifier.ts';
+import type { Notifier } from '../../../pipeline/notify/notifier.ts';
 import { findingFromRow } from '../../../pipeline/store/postgres-evaluation-state-store.ts';
 import { Rules, SlackHarness, T0, minutes, nextEventId } from './slack-harness.ts';
 

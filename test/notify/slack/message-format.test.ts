@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { escapeMrkdwn, formatDuration, safeText } from '../../../pipeline/notify/slack/mrkdwn.ts';
 import { MessageFormatter } from '../../../pipeline/notify/slack/message-format.ts';
-import type { FindingSnapshot } from '../../../pipeline/notify/slack/notification-payload.ts';
+import type { FindingSnapshot } from '../../../pipeline/notify/notification-payload.ts';
 import { RuleCatalog } from '../../../stages/enrich/rule-catalog.ts';
 import { RuleDefinition } from '../../../schemas/rule-catalog.ts';
 

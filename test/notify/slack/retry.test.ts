@@ -1,6 +1,6 @@
 import { LogLevel, WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backoffDelay, decideRetry, outcomeOf } from '../../../pipeline/notify/slack/retry.ts';
+import { decideRetry, outcomeOf } from '../../../pipeline/notify/slack/retry.ts';
 import type { RetryDecision, SlackCallOutcome } from '../../../pipeline/notify/slack/retry.ts';
 import { SlackServer } from '../../slack-server/slack-server.ts';
 
@@ -35,20 +35,6 @@ describe('decideRetry (pure): Slack outcome -> ok / retry-after / backoff / paus
   ];
   it.each(cases)('%s', (_name, outcome, expected) => {
     expect(decideRetry(outcome)).toEqual(expected);
-  });
-});
-
-describe('backoffDelay', () => {
-  const policy = { baseMs: 1_000, maxMs: 60_000 };
-  it.each([
-    [1, 0, 500],
-    [1, 1, 1_000],
-    [2, 0, 1_000],
-    [3, 1, 4_000],
-    [10, 1, 60_000],
-    [100, 0, 30_000],
-  ])('attempt %i with random %d -> %i ms', (attempt, random, expected) => {
-    expect(backoffDelay(attempt, policy, () => random)).toBe(expected);
   });
 });
 

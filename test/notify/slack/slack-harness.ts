@@ -12,12 +12,13 @@ import type { Clock } from '../../../pipeline/clock/clock.ts';
 import { createRuntime } from '../../../pipeline/runtime/create-runtime.ts';
 import type { Runtime } from '../../../pipeline/runtime/create-runtime.ts';
 import type { BatchProcessor, BatchSummary } from '../../../pipeline/processor/batch-processor.ts';
-import { createNotifier } from '../../../pipeline/notify/slack/create-notifier.ts';
+import { createNotifier } from '../../../pipeline/notify/create-notifier.ts';
+import type { DrainWakeup } from '../../../pipeline/notify/drain-loop.ts';
 import type { SlackNotifierConfigInput } from '../../../pipeline/notify/slack/config.ts';
-import type { DrainSummary, Notifier } from '../../../pipeline/notify/slack/notifier.ts';
-import { EmptyDrainSummary } from '../../../pipeline/notify/slack/notifier.ts';
-import { OutboxStore } from '../../../pipeline/notify/slack/outbox-store.ts';
-import type { SlackNotifierHooks } from '../../../pipeline/notify/slack/slack-notifier.ts';
+import type { DrainSummary, Notifier } from '../../../pipeline/notify/notifier.ts';
+import { EmptyDrainSummary } from '../../../pipeline/notify/notifier.ts';
+import { OutboxStore } from '../../../pipeline/notify/outbox-store.ts';
+import type { SlackNotifierHooks } from '../../../pipeline/notify/slack/slack-notifier-hooks.ts';
 import { SlackServer } from '../../slack-server/slack-server.ts';
 import type { SlackServerOptions } from '../../slack-server/slack-server-types.ts';
 import { createTestDatabase } from '../../support/postgres.ts';
@@ -73,6 +74,8 @@ export interface NotifierOptions {
   readonly clockSkewMs?: number;
   /** Called after each of this notifier's sleeps moved the clock: a seam to run something while it waits. */
   readonly onSleep?: (ms: number) => Promise<void>;
+  /** Wakes the notifier's idle loop (an OutboxListener), as `driftwatch run` does with Postgres. */
+  readonly wakeup?: DrainWakeup;
 }
 
 /** Real Postgres, the real pipeline (processor + state sink writing the outbox), the local Slack server, one clock. */
@@ -147,6 +150,7 @@ export class SlackHarness {
       ...(options.owner ? { owner: options.owner } : {}),
       ...(options.hooks ? { hooks: options.hooks } : {}),
       ...(options.out ? { out: options.out } : {}),
+      ...(options.wakeup ? { wakeup: options.wakeup } : {}),
     });
   }
 

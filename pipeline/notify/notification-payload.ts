@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { Severity } from '../../../schemas/rule-catalog.ts';
-import { Environment } from '../../../schemas/account-registry.ts';
+import { Severity } from '../../schemas/rule-catalog.ts';
+import { Environment } from '../../schemas/account-registry.ts';
 
 /**
  * The finding snapshot carried by finding.* intents (stages/track/finding.ts Finding, times in epoch ms).

@@ -1,21 +1,25 @@
-import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { Clock } from '../../clock/clock.ts';
-import { SystemClock } from '../../clock/clock.ts';
-import { defaultWorkerId } from '../../runtime/worker-id.ts';
-import type { Database } from '../../store/database-schema.ts';
-import type { SlackNotifierConfig } from './config.ts';
-import { DeliveryPlanner } from './delivery-planner.ts';
-import { MessageFormatter } from './message-format.ts';
-import type { RuleCatalog } from '../../../stages/enrich/rule-catalog.ts';
-import { formatDuration, utcText } from './mrkdwn.ts';
-import { printable } from '../../cli/output/printable.ts';
+import type { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
+import { printable } from '../cli/output/printable.ts';
+import type { Clock } from '../clock/clock.ts';
+import { SystemClock } from '../clock/clock.ts';
+import { systemSleep } from '../clock/sleep.ts';
+import { Backoff } from '../runtime/backoff.ts';
+import { defaultWorkerId } from '../runtime/worker-id.ts';
+import type { Database } from '../store/database-schema.ts';
+import { runDrainLoop } from './drain-loop.ts';
+import type { DrainWakeup } from './drain-loop.ts';
+import { loadFindingStates } from './finding-states.ts';
 import { NotificationPayload } from './notification-payload.ts';
 import type { FindingSnapshot } from './notification-payload.ts';
+import { EmptyDrainSummary } from './notifier.ts';
 import type { DrainSummary, Notifier } from './notifier.ts';
 import { OutboxStore } from './outbox-store.ts';
-import { SlackMessageStore } from './slack-message-store.ts';
+import type { SlackNotifierConfig } from './slack/config.ts';
+import { DeliveryPlanner } from './slack/delivery-planner.ts';
+import { MessageFormatter } from './slack/message-format.ts';
+import { formatDuration, utcText } from './slack/mrkdwn.ts';
 
 export interface ConsoleNotifierOptions {
   readonly config: SlackNotifierConfig;
@@ -26,6 +30,8 @@ export interface ConsoleNotifierOptions {
   readonly out?: NodeJS.WritableStream;
   readonly clock?: Clock;
   readonly owner?: string;
+  /** Wakes the idle loop when intents are committed (the poll interval is then only a fallback). */
+  readonly wakeup?: DrainWakeup;
 }
 
 /** Findings of one channel and rule shown one by one per drain before the rest is summarized. */
@@ -41,8 +47,9 @@ export class ConsoleNotifier implements Notifier {
   readonly #logger: Logger;
   readonly #out: NodeJS.WritableStream;
   readonly #clock: Clock;
+  readonly #db: Kysely<Database>;
+  readonly #wakeup: DrainWakeup | undefined;
   readonly #outbox: OutboxStore;
-  readonly #messages: SlackMessageStore;
   readonly #planner: DeliveryPlanner;
 
   constructor(options: ConsoleNotifierOptions) {
@@ -51,7 +58,8 @@ export class ConsoleNotifier implements Notifier {
     this.#out = options.out ?? process.stdout;
     this.#clock = options.clock ?? new SystemClock();
     this.#outbox = new OutboxStore(options.db, options.owner ?? `${defaultWorkerId()}-console`);
-    this.#messages = new SlackMessageStore(options.db);
+    this.#db = options.db;
+    this.#wakeup = options.wakeup;
     this.#planner = new DeliveryPlanner(options.config, new MessageFormatter({ catalog: options.catalog }));
   }
 
@@ -61,10 +69,10 @@ export class ConsoleNotifier implements Notifier {
 
   async drainOnce(_signal: AbortSignal): Promise<DrainSummary> {
     const claimed = await this.#outbox.claim(this.#config.batchSize, this.#clock.now(), this.#config.leaseMs);
-    if (claimed.length === 0) return { claimed: 0, sent: 0, suppressed: 0, failed: 0, retried: 0, posted: 0, updated: 0, digested: 0, digestsPosted: 0, digestsUpdated: 0 };
+    if (claimed.length === 0) return EmptyDrainSummary;
     const parsed = claimed.map((intent) => ({ intent, parsed: NotificationPayload.safeParse(intent.payload) }));
     const findingIds = parsed.flatMap(({ parsed: p }) => (p.success && p.data.kind !== 'report.monthly' ? [p.data.finding.findingId] : []));
-    const states = await this.#messages.findingStates(findingIds);
+    const states = await loadFindingStates(this.#db, findingIds);
     const sent: string[] = [];
     const suppressed: string[] = [];
     const failed: string[] = [];
@@ -118,16 +126,14 @@ export class ConsoleNotifier implements Notifier {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      let claimed = 0;
-      try {
-        claimed = (await this.drainOnce(signal)).claimed;
-      } catch (error) {
-        if (signal.aborted) break;
-        this.#logger.error({ err: error }, 'console notifier drain failed');
-      }
-      if (claimed === 0) await sleepFor(this.#config.pollIntervalMs, undefined, { signal }).catch(() => undefined);
-    }
+    await runDrainLoop((s) => this.drainOnce(s), signal, {
+      logger: this.#logger,
+      clock: this.#clock,
+      sleep: systemSleep,
+      pollIntervalMs: this.#config.pollIntervalMs,
+      backoff: new Backoff({ baseMs: this.#config.backoffBaseMs, maxMs: this.#config.backoffMaxMs }),
+      ...(this.#wakeup ? { wakeup: this.#wakeup } : {}),
+    });
   }
 
   async close(): Promise<void> {}

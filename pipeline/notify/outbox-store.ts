@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
-import type { Kysely } from 'kysely';
-import type { Database } from '../../store/database-schema.ts';
-import type { SlackNotifierTables } from './slack-tables.ts';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database } from '../store/database-schema.ts';
+import type { OutboxTables } from './outbox-tables.ts';
 
 /** One claimed notification intent. */
 export interface ClaimedIntent {
@@ -14,14 +14,8 @@ export interface ClaimedIntent {
   readonly seq: string;
 }
 
-interface ClaimedRow {
-  readonly intent_id: string;
-  readonly finding_id: string;
-  readonly kind: string;
-  readonly payload: unknown;
-  readonly attempts: number;
-  readonly seq: string;
-}
+/** The row as the claim statement returns it (int8 as text, json payload as parsed or as text). */
+type ClaimedRow = Pick<Selectable<OutboxTables['notification_outbox']>, 'intent_id' | 'finding_id' | 'kind' | 'payload' | 'attempts' | 'seq'>;
 
 /**
  * The notifier's side of notification_outbox. A claim is a lease (claimed_by, claimed_until): a notifier that dies
@@ -33,11 +27,11 @@ interface ClaimedRow {
  * clock: a skew there only moves a retry, it never lets two notifiers hold one intent.
  */
 export class OutboxStore {
-  readonly #db: Kysely<Database & SlackNotifierTables>;
+  readonly #db: Kysely<Database & OutboxTables>;
   readonly #owner: string;
 
   constructor(db: Kysely<Database>, owner: string) {
-    this.#db = db.withTables<SlackNotifierTables>();
+    this.#db = db.withTables<OutboxTables>();
     this.#owner = owner;
   }
 

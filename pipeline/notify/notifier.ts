@@ -15,6 +15,9 @@ export interface DrainSummary {
   readonly digestsUpdated: number;
 }
 
+/** A drain's counts while it runs. */
+export type DrainCounts = { -readonly [K in keyof DrainSummary]: number };
+
 export const EmptyDrainSummary: DrainSummary = {
   claimed: 0, sent: 0, suppressed: 0, failed: 0, retried: 0, posted: 0, updated: 0, digested: 0, digestsPosted: 0, digestsUpdated: 0,
 };
