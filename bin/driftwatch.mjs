@@ -1,7 +1,16 @@
 #!/usr/bin/env node
 // Runs the TypeScript sources directly through tsx: no build step between `npm ci` and `npx driftwatch`.
-import { register } from 'tsx/esm/api';
+import { DefaultNodeFlags, missingNodeFlags } from './node-flags.mjs';
 
+// The process sizes its own heap (node-flags.mjs). V8 reads heap sizes only at start, so the launcher replaces itself
+// (same pid, same stdio: signals, supervisors and crash tests see one process) with node plus the missing flags.
+// Where process.execve does not exist (before Node 22.15, Windows) it runs with node's defaults.
+const flags = missingNodeFlags(process.env.DRIFTWATCH_NODE_FLAGS ?? DefaultNodeFlags, process.execArgv, process.env.NODE_OPTIONS);
+if (flags.length > 0 && typeof process.execve === 'function') {
+  process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], process.env);
+}
+
+const { register } = await import('tsx/esm/api');
 // The AWS SDK's notice that its 2027 releases need Node 22 is for maintainers (versions are pinned), not every run.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 register();
