@@ -72,6 +72,6 @@ describe('the driftwatch launcher sizes its own heap', () => {
     const last = own.probes.at(-1)!;
     expect(last.heapMiB).toBeGreaterThan(700);
     expect(last.execArgv.some((flag) => flag.startsWith('--max-old-space-size'))).toBe(false);
-    if (canReplaceItself) expect(last.execArgv).toEqual(['--max-semi-space-size=16']);
+    if (canReplaceItself) expect(last.execArgv).toEqual(['--max-semi-space-size=8']);
   });
 });
