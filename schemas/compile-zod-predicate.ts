@@ -61,7 +61,8 @@ export function compileZodPredicate<T extends z.ZodType>(schema: T): (value: unk
     // A definition with anything more than its kind's known keys (z.email() is a string with a format of its own)
     // could refuse what this check lets through.
     const known = KnownKeys[def.type];
-    const extra = Object.keys(def).find((key) => !known?.includes(key) && (def as unknown as Record<string, unknown>)[key] !== undefined);
+    if (!known) throw new UnsupportedSchemaError(`the schema type ${def.type}`);
+    const extra = Object.keys(def).find((key) => !known.includes(key) && (def as unknown as Record<string, unknown>)[key] !== undefined);
     if (extra !== undefined) throw new UnsupportedSchemaError(`${def.type} with ${extra}`);
     switch (def.type) {
       case 'object': {
