@@ -3,13 +3,16 @@ import { z } from 'zod';
 // With the u flag a surrogate pair is one code point above U+FFFF, so the class matches only a lone surrogate.
 const Unstorable = /[\0\ud800-\udfff]/u;
 const UnstorableGlobal = /[\0\ud800-\udfff]/gu;
+// Without the u flag: a NUL or any surrogate code unit, paired or not.
+const AnySuspect = /[\0\ud800-\udfff]/;
 
 /**
  * True when Postgres can hold the string as it is. It cannot hold a NUL (text refuses 0x00, jsonb refuses \u0000),
  * and a lone surrogate is refused by jsonb (`"\ud83d"`) and silently turned into U+FFFD by text columns.
  */
 export function isStorableText(value: string): boolean {
-  return !Unstorable.test(value);
+  // Most text has no NUL and no surrogate at all: the non-unicode scan is several times cheaper than the exact one.
+  return !AnySuspect.test(value) || !Unstorable.test(value);
 }
 
 /** Why a string is not storable, naming the first offending code unit as an escape (never the raw character). */

@@ -17,6 +17,8 @@ import { runNaiveBaseline } from '../naive/run-naive-baseline.ts';
 import { benchGroups, startCpuAccounting } from '../support/cpu-accounting.ts';
 import type { CpuAccount } from '../support/cpu-accounting.ts';
 import type { NaiveResult } from '../naive/run-naive-baseline.ts';
+import { measureSinkCeilings } from '../ceilings/sink-ceilings.ts';
+import type { SinkCeilings } from '../ceilings/sink-ceilings.ts';
 
 export interface CatchupOptions {
   readonly events: number;
@@ -56,7 +58,18 @@ export interface CatchupResult {
   readonly pipeline: ConsumerRunResult;
   readonly naive: NaiveResult;
   readonly speedup: number;
-  readonly goals: { readonly eventsPerSecond: 8_000; readonly speedup: 20; readonly metEventsPerSecond: boolean; readonly metSpeedup: boolean };
+  /** What OpenSearch and Postgres each sustain alone on the same backlog, measured in the same run. */
+  readonly ceilings: SinkCeilings;
+  /** The pipeline's events/s as a share of the slower sink's. */
+  readonly shareOfCeiling: number;
+  readonly goals: {
+    readonly eventsPerSecond: 8_000;
+    readonly speedup: 20;
+    readonly shareOfCeiling: 0.8;
+    readonly metEventsPerSecond: boolean;
+    readonly metSpeedup: boolean;
+    readonly metShareOfCeiling: boolean;
+  };
   readonly profile: CpuProfileSummary | null;
   readonly settings: Record<string, string>;
 }
@@ -73,7 +86,10 @@ export const BenchConsumerSettings: Readonly<Record<string, string>> = {
  */
 export async function benchCatchup(options: CatchupOptions): Promise<BenchPart<CatchupResult>> {
   progress(`catch-up: ${formatNumber(options.events)} events, ${options.shards} shards, all sinks`);
-  const pipeline = await consumeBacklog({ events: options.events, shards: options.shards, seed: 5, label: 'catch-up' });
+  const pipeline = await consumeBacklog({ events: options.events, shards: options.shards, seed: CatchupTrafficSeed, label: 'catch-up' });
+  progress('catch-up: now what each sink sustains alone on the same backlog');
+  const ceilings = await measureSinkCeilings({ events: options.events, shards: options.shards, orgSeed: BacklogOrgSeed, trafficSeed: CatchupTrafficSeed });
+  const shareOfCeiling = pipeline.result.eventsPerSecond / ceilings.ceilingEventsPerSecond;
   progress(`catch-up: ${formatNumber(pipeline.result.recordsPerSecond)} records/s; now the naive baseline on ${formatNumber(options.naiveEvents)} events`);
   const naive = await runNaiveBaseline({ events: options.naiveEvents, shards: options.shards });
   let profile: CpuProfileSummary | null = null;
@@ -88,11 +104,15 @@ export async function benchCatchup(options: CatchupOptions): Promise<BenchPart<C
     pipeline: pipeline.result,
     naive,
     speedup: Number(speedup.toFixed(1)),
+    ceilings,
+    shareOfCeiling: Number(shareOfCeiling.toFixed(3)),
     goals: {
       eventsPerSecond: 8_000,
       speedup: 20,
+      shareOfCeiling: 0.8,
       metEventsPerSecond: pipeline.result.eventsPerSecond >= 8_000,
       metSpeedup: speedup >= 20,
+      metShareOfCeiling: shareOfCeiling >= 0.8,
     },
     profile,
     settings: { ...BenchConsumerSettings },
@@ -108,8 +128,12 @@ interface BacklogRun {
   readonly profile?: boolean;
 }
 
+// The catch-up backlog: the sink ceilings are measured on the same one.
+const BacklogOrgSeed = 11;
+const CatchupTrafficSeed = 5;
+
 async function consumeBacklog(run: BacklogRun): Promise<{ result: ConsumerRunResult; profile: CpuProfileSummary | null }> {
-  const org = createSyntheticOrg({ accounts: 120, seed: 11 });
+  const org = createSyntheticOrg({ accounts: 120, seed: BacklogOrgSeed });
   // The Slack server limits like Slack (about one post per second per channel), so the notifier runs as in production.
   const stack = await startLocalStack({ name: `bench-${run.label}`, shards: run.shards, org, slack: { rateLimiting: true } });
   // BENCH_PROFILE_DIR keeps the .cpuprofile (open it in Chrome DevTools); otherwise it goes to a temp dir, deleted after.
@@ -252,6 +276,7 @@ export async function runUntilCaughtUp(
 
 function catchupMarkdown(r: CatchupResult): string {
   const p = r.pipeline;
+  const c = r.ceilings;
   const lines = [
     `## Catch-up: ${formatNumber(r.events)} events, ${r.shards} shards, Postgres + OpenSearch + Slack notifier`,
     '',
@@ -261,6 +286,9 @@ function catchupMarkdown(r: CatchupResult): string {
         ['driftwatch run --until-caught-up', p.records, p.uniqueEvents, formatNumber(p.seconds, 1), p.eventsPerSecond, p.recordsPerSecond, '≥ 8,000 events/s', r.goals.metEventsPerSecond ? 'yes' : 'NO'],
         [`naive per-event (1 SQL + 1 index request / event, ${r.naive.loops} loops)`, r.naive.records, r.naive.uniqueEvents, formatNumber(r.naive.seconds, 1), r.naive.eventsPerSecond, r.naive.recordsPerSecond, '', ''],
         ['speedup', '', '', '', `${formatNumber(r.speedup, 1)}×`, '', '≥ 20×', r.goals.metSpeedup ? 'yes' : 'NO'],
+        [`OpenSearch alone (raw _bulk of the same documents, ${c.lanes} lanes)`, '', c.openSearch.events, formatNumber(c.openSearch.seconds, 1), c.openSearch.eventsPerSecond, '', '', ''],
+        [`Postgres alone (raw multi-row upserts of the same rows, ${c.lanes} lanes)`, '', c.postgres.events, formatNumber(c.postgres.seconds, 1), c.postgres.eventsPerSecond, '', '', ''],
+        [`pipeline / slower sink (${c.limitedBy})`, '', '', '', `${formatNumber(r.shareOfCeiling * 100, 1)} %`, '', '≥ 80 %', r.goals.metShareOfCeiling ? 'yes' : 'NO'],
       ],
     ),
     '',

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { DefaultNodeFlags } from '../../bin/node-flags.mjs';
 import { createSyntheticOrg, generateTraffic } from '../../pipeline/demo/synthetic-org.ts';
 import type { Delivery } from '../../pipeline/demo/synthetic-org.ts';
 import { dropIndexPrefix, startLocalStack } from '../../test/support/local-stack.ts';
@@ -98,7 +99,9 @@ async function measure(stack: LocalStack, records: number, uniqueEvents: number,
       const point = run.timeline.find((p) => p.committed >= (uniqueEvents * percent) / 100) ?? run.timeline.at(-1);
       return { percent, rssBytes: point?.rssBytes ?? 0 };
     });
-    return { nodeOptions: nodeOptions || '(none: node defaults)', peakRssBytes: run.peakRssBytes, rssAtProgress, largestLoggedMemoryMiB: breakdown, run, met: run.peakRssBytes < GoalBytes };
+    // With no NODE_OPTIONS the consumer runs with the flags its launcher adds (bin/node-flags.mjs).
+    const launcherFlags = process.env.DRIFTWATCH_NODE_FLAGS ?? DefaultNodeFlags;
+    return { nodeOptions: nodeOptions || `(default: the launcher's ${launcherFlags || 'none'})`, peakRssBytes: run.peakRssBytes, rssAtProgress, largestLoggedMemoryMiB: breakdown, run, met: run.peakRssBytes < GoalBytes };
   } finally {
     if (target) {
       await target.database.drop().catch(() => undefined);

@@ -1,5 +1,6 @@
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { decodeBase64 } from './base64-decoder.ts';
 
 export interface KinesisClientOptions {
   readonly region: string;
@@ -18,5 +19,6 @@ export function createKinesisClient(options: KinesisClientOptions): KinesisClien
     ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
     requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000 }),
     maxAttempts: 5,
+    base64Decoder: decodeBase64,
   });
 }

@@ -46,7 +46,7 @@ export class EnrichStage implements Stage<DecodedEvent, EnrichedEvent> {
     const resourceType = qualifier?.resourceType ?? detail.resourceType;
     const resourceId = qualifier?.resourceId ?? detail.resourceId;
     const ordering = result?.evaluationResultIdentifier.orderingTimestamp ?? detail.notificationCreationTime;
-    return {
+    const enriched: EnrichedEvent = {
       eventId: event.id,
       evaluationKey: evaluationKeyOf(detail.awsAccountId, detail.awsRegion, rule, resourceType, resourceId),
       accountId: detail.awsAccountId,
@@ -72,8 +72,9 @@ export class EnrichStage implements Stage<DecodedEvent, EnrichedEvent> {
       slackChannel: account.slackChannel ?? '#compliance-triage',
       accountKnown,
       inScope: true,
-      ...(event.source === 'aws.config' ? {} : syntheticFields(event.source, event.driftwatch?.notify)),
     };
+    // Spread only for driftwatch's own changes: a spread in every literal takes V8 off its fast object-literal path.
+    return event.source === 'aws.config' ? enriched : { ...enriched, ...syntheticFields(event.source, event.driftwatch?.notify) };
   }
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Environment } from '../../schemas/account-registry.ts';
 import type { ComplianceType } from '../../schemas/compliance-change-event.ts';
 import type { RuleScope, Severity } from '../../schemas/rule-catalog.ts';
@@ -52,7 +52,9 @@ export type SyntheticSource = 'reconcile' | 'accounts';
  * value in SQL (sha256 of the same text), so keep the two in step.
  */
 export function evaluationKeyOf(accountId: string, region: string, rule: string, resourceType: string, resourceId: string): string {
-  let encoded = '';
-  for (const part of [accountId, region, rule, resourceType, resourceId]) encoded += `${Buffer.byteLength(part)}:${part}`;
-  return createHash('sha256').update(encoded).digest('base64url');
+  // One-shot hash, no array: this runs for every event (crypto.hash is half the cost of a createHash object).
+  const encoded =
+    `${Buffer.byteLength(accountId)}:${accountId}${Buffer.byteLength(region)}:${region}${Buffer.byteLength(rule)}:${rule}` +
+    `${Buffer.byteLength(resourceType)}:${resourceType}${Buffer.byteLength(resourceId)}:${resourceId}`;
+  return hash('sha256', encoded, 'base64url');
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { EnrichedEvent } from '../enrich/enriched-event.ts';
 import type { Batch, CommittedBatch, Item, Stage, StageOutput, StageResult } from '../stage.ts';
 import { applyEvent, applyEvents } from './apply-event.ts';
@@ -119,5 +119,5 @@ export class TrackStage implements Stage<EnrichedEvent, TrackedEvent> {
 
 /** Deterministic, so a replay after a crash produces the same id (and the same OpenSearch document). */
 export function findingIdOf(evaluationKey: string, openingEventId: string): string {
-  return createHash('sha256').update(evaluationKey).update('\0').update(openingEventId).digest('base64url').slice(0, 22);
+  return hash('sha256', `${evaluationKey}\0${openingEventId}`, 'base64url').slice(0, 22);
 }

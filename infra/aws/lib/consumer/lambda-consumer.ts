@@ -50,6 +50,8 @@ export class LambdaConsumer extends Construct {
       KINESIS_STREAM: props.stream.streamName,
       // Node 20+ runtimes no longer trust the Amazon RDS CAs by default: sslmode=verify-full needs the runtime's bundle.
       NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+      // As the driftwatch launcher and the ECS task do: a heap limit below the function's memory (issue 18).
+      NODE_OPTIONS: `--max-old-space-size=${Math.floor(sizing.memoryMiB * 0.6)}`,
       [SecretsVariable]: JSON.stringify(
         Object.fromEntries(Object.entries(backends.secrets).map(([name, value]) => [name, { secretArn: value.secret.secretArn, ...(value.jsonKey ? { jsonKey: value.jsonKey } : {}) }])),
       ),

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { createSyntheticOrg, generateTraffic } from '../../pipeline/demo/synthetic-org.ts';
+import { dropIndexPrefix } from '../../test/support/local-stack.ts';
+import { ensureOpenSearch } from '../../test/support/opensearch.ts';
+import { createTestDatabase } from '../../test/support/postgres.ts';
+import { progress } from '../support/bench-output.ts';
+import { rawOpenSearchLoad } from './raw-opensearch-loader.ts';
+import type { RawLoad } from './raw-opensearch-loader.ts';
+import { rawPostgresLoad } from './raw-postgres-loader.ts';
+import { trackInMemory } from './track-in-memory.ts';
+
+export interface SinkCeilings {
+  readonly openSearch: RawLoad;
+  readonly postgres: RawLoad;
+  /** The slower of the two: what the pipeline, which needs both, could reach at best. */
+  readonly ceilingEventsPerSecond: number;
+  readonly limitedBy: 'opensearch' | 'postgres';
+  readonly lanes: number;
+  readonly batchSize: number;
+}
+
+// The consumer's defaults: DRIFTWATCH_BATCH_LIMIT and OPENSEARCH_BULK_MAX_BYTES.
+const BatchSize = 2_000;
+const BulkMaxBytes = 5_242_880;
+
+/**
+ * What each sink sustains alone on this machine, on the documents and rows of the same backlog as the catch-up run
+ * (same org and traffic seeds): raw `_bulk` loads into OpenSearch, then raw multi-row upserts into Postgres, each with
+ * one lane per shard, each into a fresh index prefix or database.
+ */
+export async function measureSinkCeilings(options: { readonly events: number; readonly shards: number; readonly orgSeed: number; readonly trafficSeed: number }): Promise<SinkCeilings> {
+  const org = createSyntheticOrg({ accounts: 120, seed: options.orgSeed });
+  const lanes = await trackInMemory(org, generateTraffic(org, { deliveries: options.events, seed: options.trafficSeed }), { lanes: options.shards, batchSize: BatchSize });
+  const url = await ensureOpenSearch();
+  const prefix = `dwceiling-${randomBytes(3).toString('hex')}`;
+  let openSearch: RawLoad;
+  try {
+    progress('ceilings: raw _bulk load into OpenSearch');
+    openSearch = await rawOpenSearchLoad(url, prefix, lanes, BulkMaxBytes);
+  } finally {
+    await dropIndexPrefix(url, prefix).catch(() => undefined);
+  }
+  const database = await createTestDatabase();
+  let postgres: RawLoad;
+  try {
+    progress('ceilings: raw multi-row upserts into Postgres');
+    postgres = await rawPostgresLoad(database.url, lanes);
+  } finally {
+    await database.drop().catch(() => undefined);
+  }
+  const limitedBy = openSearch.eventsPerSecond <= postgres.eventsPerSecond ? 'opensearch' : 'postgres';
+  return {
+    openSearch,
+    postgres,
+    ceilingEventsPerSecond: Math.min(openSearch.eventsPerSecond, postgres.eventsPerSecond),
+    limitedBy,
+    lanes: options.shards,
+    batchSize: BatchSize,
+  };
+}
