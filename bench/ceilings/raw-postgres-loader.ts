@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { findingRow } from '../../pipeline/sinks/postgres/postgres-state-sink.ts';
+import { findingRow } from '../../pipeline/sinks/postgres/state-committer.ts';
 import type { Finding } from '../../stages/track/finding.ts';
 import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
 import type { RawLoad } from './raw-opensearch-loader.ts';

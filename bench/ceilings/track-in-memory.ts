@@ -1,13 +1,11 @@
 import { AccountRegistryFile } from '../../schemas/account-registry.ts';
 import type { SyntheticOrg } from '../../pipeline/demo/synthetic-org.ts';
-import { DecodeStage } from '../../stages/decode/decode-stage.ts';
-import { DedupeStage } from '../../stages/dedupe/dedupe-stage.ts';
+import { buildStageChain } from '../../pipeline/processor/build-stage-chain.ts';
+import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import { AccountRegistry } from '../../stages/enrich/account-registry.ts';
-import { EnrichStage } from '../../stages/enrich/enrich-stage.ts';
 import { RuleCatalog } from '../../stages/enrich/rule-catalog.ts';
-import { ScopeStage } from '../../stages/scope/scope-stage.ts';
+import type { Item } from '../../stages/stage.ts';
 import { SlaPolicy } from '../../stages/track/sla-policy.ts';
-import { TrackStage } from '../../stages/track/track-stage.ts';
 import type { EvaluationState } from '../../stages/track/finding.ts';
 import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
 
@@ -21,21 +19,22 @@ export async function trackInMemory(
   deliveries: Iterable<{ readonly data: Uint8Array }>,
   options: { readonly lanes: number; readonly batchSize: number },
 ): Promise<TrackedEvent[][][]> {
-  const decode = new DecodeStage({ maxRecordBytes: 262_144 });
-  const dedupe = new DedupeStage({ recentCapacity: 10_000_000 });
-  const enrich = new EnrichStage({ catalog: RuleCatalog.builtIn(), accounts: new AccountRegistry(AccountRegistryFile.parse({ accounts: org.accounts })) });
-  const scope = new ScopeStage();
-  const memory = new Map<string, EvaluationState>();
-  const track = new TrackStage({ store: { load: async () => memory }, sla: SlaPolicy.defaults(), cacheCapacity: 10_000_000 });
+  // Nothing is stored: every state stays in the track stage's cache, large enough for the whole backlog.
+  const chain = buildStageChain({
+    catalog: RuleCatalog.builtIn(),
+    accounts: new AccountRegistry(AccountRegistryFile.parse({ accounts: org.accounts })),
+    sla: SlaPolicy.defaults(),
+    stateStore: { load: async () => new Map<string, EvaluationState>() },
+    stateCacheSize: 10_000_000,
+    maxRecordBytes: 262_144,
+  });
+  const refreshed = new Map<string, EvaluationState | null>();
   const signal = new AbortController().signal;
   const lanes: TrackedEvent[][] = Array.from({ length: options.lanes }, () => []);
-  let chunk: { origin: { shardId: string; sequenceNumber: string }; value: { data: Uint8Array } }[] = [];
+  let chunk: Item<RawRecord>[] = [];
   const flush = async () => {
-    const decoded = decode.processSync({ shardId: 'ceiling', items: chunk });
-    const deduped = await dedupe.process({ shardId: 'ceiling', items: decoded.kept }, signal);
-    const scoped = scope.processSync({ shardId: 'ceiling', items: enrich.processSync({ shardId: 'ceiling', items: deduped.kept }).kept });
-    const tracked = await track.process({ shardId: 'ceiling', items: scoped.kept }, signal);
-    dedupe.remember(tracked.kept.map((item) => item.value.event.eventId));
+    const tracked = await chain.run({ shardId: 'ceiling', items: chunk }, signal);
+    chain.committed({ eventIds: tracked.kept.map((item) => item.value.event.eventId), refreshed });
     for (const { value } of tracked.kept) lanes[laneOf(value.event.evaluationKey, options.lanes)]!.push(value);
     chunk = [];
   };
