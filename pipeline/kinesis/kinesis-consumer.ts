@@ -39,6 +39,7 @@ interface RunningShard {
 export class KinesisConsumer {
   readonly #o: KinesisConsumerOptions;
   readonly #running = new Map<string, RunningShard>();
+  #waitingWarnedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: KinesisConsumerOptions) {
     this.#o = options;
@@ -51,6 +52,15 @@ export class KinesisConsumer {
   /** Per held shard: age of its oldest record read but not committed (see ShardWorker.lagMs). */
   shardLags(now: number = Date.now()): ReadonlyMap<string, number> {
     return new Map([...this.#running.entries()].map(([shardId, running]) => [shardId, running.worker.lagMs(now)]));
+  }
+
+  /** A worker at its shard limit while ready shards have no worker: said once a minute, or that lag goes unseen. */
+  async #warnIfShardsWait(): Promise<void> {
+    if (!this.#o.leases.full(new Set(this.#running.keys())) || Date.now() - this.#waitingWarnedAt < 60_000) return;
+    const waiting = await this.#o.leases.waiting();
+    if (waiting === 0) return;
+    this.#waitingWarnedAt = Date.now();
+    this.#o.logger.warn({ held: this.#running.size, waiting }, 'shards wait for a worker: this one holds all it may (--max-shards or its heap); add workers or raise DRIFTWATCH_NODE_FLAGS');
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -67,6 +77,7 @@ export class KinesisConsumer {
           const acquired = await this.#o.leases.acquire(new Set(this.#running.keys()));
           acquiredNone = acquired.length === 0;
           for (const lease of acquired) this.#startShard(lease, signal);
+          await this.#warnIfShardsWait();
         } catch (error) {
           if (signal.aborted) break;
           logger.error({ err: error }, 'shard discovery or lease acquisition failed');

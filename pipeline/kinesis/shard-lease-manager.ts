@@ -135,6 +135,25 @@ export class ShardLeaseManager {
     return result.rows.map((row) => ({ shardId: row.shard_id, leaseToken: row.lease_token, checkpoint: row.checkpoint }));
   }
 
+  /** True when this worker holds as many shards as it may (`maxShards`). */
+  full(running: ReadonlySet<string>): boolean {
+    return running.size >= (this.#options.maxShards ?? Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Ready shards nobody holds (free or expired, parents finished): work waiting for a worker with room. */
+  async waiting(): Promise<number> {
+    const stream = this.#bound();
+    const result = await sql<{ n: string }>`
+      select count(*)::text as n from shard_leases as c
+       where c.stream_id = ${stream.id}
+         and not c.finished
+         and (c.owner is null or c.lease_expires_at < now())
+         and not exists (
+           select 1 from shard_leases as p
+            where p.stream_id = c.stream_id and p.shard_id = any(c.parent_shard_ids) and not p.finished)`.execute(this.#db);
+    return Number(result.rows[0]?.n ?? 0);
+  }
+
   /** Extends held leases; returns the shard ids whose lease was taken by someone else. */
   async renew(leases: readonly ShardLease[]): Promise<string[]> {
     const lost: string[] = [];

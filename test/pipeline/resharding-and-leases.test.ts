@@ -47,6 +47,30 @@ describe('resharding and shard leases', () => {
       stopWhenCaughtUp: true,
     });
 
+  it('a worker at its shard limit holds no more, and says that ready shards wait for a worker', async () => {
+    await kinesis.createStream('capped', 3);
+    await kinesis.put('capped', Array.from({ length: 30 }, (_, i) => ({ data: JSON.stringify(complianceEvent({ id: `capped-${i}`, resourceId: `bucket-${i}`, compliance: 'NON_COMPLIANT', at: Date.parse('2026-03-04T10:00:00Z') + i })), partitionKey: `bucket-${i}` })));
+    const lines: { msg: string; held?: number; waiting?: number }[] = [];
+    const capturing = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const consumer = new KinesisConsumer({
+      client: kinesis.client,
+      streamName: 'capped',
+      leases: new ShardLeaseManager(runtime.database.db, { streamName: 'capped', owner: 'worker-capped', leaseMs: 30_000, maxShards: 1 }),
+      createProcessor: (shardId) => runtime.createProcessor(shardId),
+      batchLimit: 100,
+      maxInFlight: 1,
+      pollIntervalMs: 200,
+      refreshIntervalMs: 200,
+      logger: capturing,
+      stopWhenCaughtUp: true,
+    });
+    await consumer.run(new AbortController().signal);
+    // Caught up on the one shard it held; the two others were never read.
+    const read = await runtime.database.db.selectFrom('shard_leases').select('shard_id').where('stream_name', '=', 'capped').where('checkpoint', 'is not', null).execute();
+    expect(read.length).toBeLessThanOrEqual(1);
+    expect(lines.filter((l) => l.msg.startsWith('shards wait for a worker'))).toEqual([expect.objectContaining({ held: 1, waiting: 2 })]);
+  });
+
   it('reads a split shard parent-first, so a fix written after the split resolves the finding opened before it', async () => {
     await kinesis.createStream('split', 1);
     const resources = Array.from({ length: 40 }, (_, i) => `bucket-${i}`);

@@ -1,7 +1,9 @@
+import { getHeapStatistics } from 'node:v8';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { createKinesisClient } from '../../kinesis/kinesis-client.ts';
+import { memoryShardCapacity } from '../../kinesis/memory-shard-capacity.ts';
 import { KinesisConsumer } from '../../kinesis/kinesis-consumer.ts';
 import { ShardLeaseManager } from '../../kinesis/shard-lease-manager.ts';
 import { BatchTotals } from '../../replay/batch-totals.ts';
@@ -80,6 +82,16 @@ export function registerRunCommand(program: Command, context: CliContext): void 
         // `migrate` steps beyond SQL (OpenSearch templates) also run at start; each is idempotent.
         for (const hook of runtime.migrationHooks) for (const line of await hook()) logger.info({ detail: line }, 'migration step');
         await Promise.all(runtime.sinks.map((sink) => sink.healthcheck(stop.signal)));
+        // Never more shards than the heap holds: the launcher's default heap is small (bin/node-flags.mjs).
+        const memoryCapacity = memoryShardCapacity({
+          batchLimit: settings.DRIFTWATCH_BATCH_LIMIT,
+          maxInFlight: settings.DRIFTWATCH_MAX_IN_FLIGHT,
+          stateCacheSize: settings.DRIFTWATCH_STATE_CACHE_SIZE,
+        });
+        const maxShards = Math.min(options.maxShards ?? Number.MAX_SAFE_INTEGER, memoryCapacity);
+        if (maxShards === memoryCapacity) {
+          logger.info({ maxShards, heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20) }, 'shard leases bounded by the heap: add workers, or raise it with DRIFTWATCH_NODE_FLAGS');
+        }
         const consumer = new KinesisConsumer({
           client,
           streamName: settings.KINESIS_STREAM,
@@ -87,7 +99,7 @@ export function registerRunCommand(program: Command, context: CliContext): void 
             streamName: settings.KINESIS_STREAM,
             owner: runtime.workerId,
             leaseMs: settings.DRIFTWATCH_LEASE_MS,
-            ...(options.maxShards ? { maxShards: options.maxShards } : {}),
+            maxShards,
           }),
           createProcessor: (shardId) => runtime.createProcessor(shardId),
           batchLimit: settings.DRIFTWATCH_BATCH_LIMIT,
