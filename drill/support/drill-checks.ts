@@ -74,18 +74,29 @@ async function allHits(url: string, pattern: string, sortField: string, source: 
   const hits: Hit[] = [];
   let after: unknown[] | undefined;
   for (let page = 0; page < 1_000; page++) {
-    const response = await fetch(`${url}/${pattern}/_search?ignore_unavailable=true&allow_no_indices=true`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ size: 5_000, _source: source.length > 0 ? source : false, sort: [{ [sortField]: 'asc' }, { _id: 'asc' }], ...(after ? { search_after: after } : {}) }),
-    });
-    const body = (await response.json()) as { hits?: { hits?: Hit[] } };
+    const query = JSON.stringify({ size: 5_000, _source: source.length > 0 ? source : false, sort: [{ [sortField]: 'asc' }, { _id: 'asc' }], ...(after ? { search_after: after } : {}) });
+    const body = await searchPage(`${url}/${pattern}/_search?ignore_unavailable=true&allow_no_indices=true`, query);
     const page = body.hits?.hits ?? [];
     hits.push(...page);
     if (page.length < 5_000) break;
     after = page[page.length - 1]!.sort;
   }
   return hits;
+}
+
+/**
+ * One page of a search. A refused search is retried a few times (a node busy with the suite's other files can answer
+ * 429 or 503), then fails the check with OpenSearch's answer: it must never read as zero documents.
+ */
+async function searchPage(url: string, query: string): Promise<{ hits?: { hits?: Hit[] } }> {
+  let answer = '';
+  for (let attempt = 0; attempt < 10; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query });
+    if (response.ok) return (await response.json()) as { hits?: { hits?: Hit[] } };
+    answer = `${response.status}: ${(await response.text()).slice(0, 500)}`;
+  }
+  throw new Error(`opensearch search refused: ${answer}`);
 }
 
 /** OpenSearch holds each accepted event exactly once, and one document per finding in its final state. */
