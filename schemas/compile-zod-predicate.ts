@@ -41,6 +41,17 @@ interface CheckDef {
   readonly fn?: (value: unknown) => unknown;
 }
 
+export interface CompileOptions {
+  /**
+   * Refinements a caller may vouch for on a call (`predicate(value, true)`): it knows they hold for every string of
+   * the value, e.g. storability when the JSON text had no escape at all. Checked as usual on any other call.
+   */
+  readonly vouchable?: readonly ((value: never) => unknown)[];
+}
+
+/** True only when the schema accepts the value; `vouched` skips the refinements the compile options named vouchable. */
+export type CompiledPredicate<T extends z.ZodType> = (value: unknown, vouched?: boolean) => value is z.output<T>;
+
 /**
  * A zod schema compiled to one straight-line predicate: true only when the schema would accept the value, without
  * building the copy zod's parse returns. The hot path (every record) runs it; a value it refuses goes to zod, which
@@ -50,7 +61,8 @@ interface CheckDef {
  *
  * Supported: object (no catchall), string (min/max length, regex, refine), enum, literal, optional, default, array (max).
  */
-export function compileZodPredicate<T extends z.ZodType>(schema: T): (value: unknown) => value is z.output<T> {
+export function compileZodPredicate<T extends z.ZodType>(schema: T, options: CompileOptions = {}): CompiledPredicate<T> {
+  const vouchable = new Set(options.vouchable ?? []);
   const regexes: RegExp[] = [];
   const refinements: ((value: unknown) => unknown)[] = [];
   const defaults: Def[] = [];
@@ -132,7 +144,7 @@ export function compileZodPredicate<T extends z.ZodType>(schema: T): (value: unk
         if (typeof check.fn !== 'function') throw new UnsupportedSchemaError('a custom check without a function');
         refinements.push(check.fn);
         // Only a plain true passes: anything else (a promise of an async refinement included) goes to zod.
-        return `if (refinements[${refinements.length - 1}](${value}) !== true) return false;\n`;
+        return `if (${vouchable.has(check.fn) ? '!vouched && ' : ''}refinements[${refinements.length - 1}](${value}) !== true) return false;\n`;
       default:
         throw new UnsupportedSchemaError(`the string check ${check.check}`);
     }
@@ -140,6 +152,6 @@ export function compileZodPredicate<T extends z.ZodType>(schema: T): (value: unk
 
   const body = `${emit((schema as unknown as { _zod: { def: Def } })._zod.def, 'root')}return true;`;
   // Generated from the schema's own definition (keys are JSON-quoted), never from input.
-  const factory = new Function('regexes', 'refinements', 'defaults', 'constants', `return function compiledPredicate(root) {\n${body}\n};`);
-  return factory(regexes, refinements, defaults, constants) as (value: unknown) => value is z.output<T>;
+  const factory = new Function('regexes', 'refinements', 'defaults', 'constants', `return function compiledPredicate(root, vouched = false) {\n${body}\n};`);
+  return factory(regexes, refinements, defaults, constants) as CompiledPredicate<T>;
 }

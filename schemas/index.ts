@@ -4,3 +4,4 @@ export * from './account-registry.ts';
 export * from './sla-policy.ts';
 export * from './settings.ts';
 export * from './storable-text.ts';
+export * from './iso-timestamp.ts';

@@ -48,7 +48,7 @@ export class DecodeStage implements Stage<RawRecord, DecodedEvent> {
       return `record is not JSON: ${(error as Error).message}`;
     }
     // The compiled check accepts exactly what the schema accepts; zod runs only to say why a record is refused.
-    if (isComplianceChangeEvent(json)) return json;
+    if (isComplianceChangeEvent(json, text.indexOf('\\') === -1)) return json;
     const parsed = ComplianceChangeEvent.safeParse(json);
     if (!parsed.success) return `not a Config compliance-change event: ${describeIssues(parsed.error.issues)}`;
     return parsed.data;

@@ -1,3 +1,4 @@
+import { isoTimestampMillis } from '../../schemas/iso-timestamp.ts';
 import type { DecodedEvent } from '../decode/decoded-event.ts';
 import type { Batch, Item, Stage, StageResult } from '../stage.ts';
 import type { AccountRegistry } from './account-registry.ts';
@@ -57,7 +58,7 @@ export class EnrichStage implements Stage<DecodedEvent, EnrichedEvent> {
       resourceId,
       compliance: result?.complianceType ?? 'DELETED',
       previousCompliance: detail.oldEvaluationResult?.complianceType ?? null,
-      orderingTime: Date.parse(ordering),
+      orderingTime: isoTimestampMillis(ordering),
       eventTime: event.time,
       annotation: result?.annotation ?? null,
       evaluationMode: qualifier?.evaluationMode ?? null,

@@ -96,6 +96,19 @@ describe('isComplianceChangeEvent (the compiled check of ComplianceChangeEvent)'
     }
   });
 
+  it('skips the storability scans only when the caller vouches for them; every other bound still holds', () => {
+    const withNul = sampleJson() as { detail: { resourceId: string } };
+    withNul.detail.resourceId = 'sg-\u0000';
+    expect(isComplianceChangeEvent(withNul)).toBe(false);
+    expect(isComplianceChangeEvent(withNul, true)).toBe(true);
+    const tooLong = sampleJson() as { detail: { resourceId: string } };
+    tooLong.detail.resourceId = 'x'.repeat(769);
+    expect(isComplianceChangeEvent(tooLong, true)).toBe(false);
+    // Unnamed refinements are never skipped.
+    const odd = compileZodPredicate(z.object({ a: z.string().refine((v) => v !== 'odd') }), { vouchable: [() => true] });
+    expect(odd({ a: 'odd' }, true)).toBe(false);
+  });
+
   it('refuses to compile what it cannot check exactly', () => {
     expect(() => compileZodPredicate(z.object({ n: z.number() }))).toThrow(UnsupportedSchemaError);
     expect(() => compileZodPredicate(z.object({ e: z.email() }))).toThrow(UnsupportedSchemaError);

@@ -53,6 +53,8 @@ describe('DecodeStage', () => {
     },
     { name: 'an invalid UTF-8 byte', data: () => withByte(sample, annotationAt, 0xff), reason: /not valid UTF-8/ },
     { name: 'a UTF-8 encoded surrogate', data: () => withByte(sample, annotationAt, 0xed, 0xa0, 0x80), reason: /not valid UTF-8/ },
+    // Without a backslash the storability scans are skipped: a raw NUL byte must still be refused, by JSON itself.
+    { name: 'a raw NUL byte inside a string', data: () => withByte(sample, annotationAt, 0x00), reason: /^record is not JSON: / },
     { name: 'truncated JSON', data: () => sample.subarray(0, Math.floor(sample.length / 2)), reason: /^record is not JSON: / },
     { name: 'plain text', data: () => encode('hello'), reason: /^record is not JSON: / },
     { name: 'a JSON number', data: () => encode('42'), reason: /\(root\): .*expected object, received number/ },
