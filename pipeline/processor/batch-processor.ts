@@ -205,8 +205,8 @@ export class BatchProcessor {
     if (sinksAfter) {
       const items = [...committed.tracked, ...(await this.#rebuild(committed.duplicates))];
       sinkLetters = items.length > 0 ? await this.#deliver(shardId, items, records, signal) : [];
-      const rewrittenFindingIds = items.flatMap((item) => (item.value.finding && item.value.transition !== 'stale' && item.value.transition !== 'recorded' ? [item.value.finding.findingId] : []));
-      const settled = await deps.stateCommitter.settle({ source, deadLetters: batch.returnDeadLetters ? [] : sinkLetters, checkpoint, rewrittenFindingIds });
+      const rewrittenFindings = items.flatMap((item) => (item.value.finding && item.value.transition !== 'stale' && item.value.transition !== 'recorded' ? [item.value.finding] : []));
+      const settled = await deps.stateCommitter.settle({ source, deadLetters: batch.returnDeadLetters ? [] : sinkLetters, checkpoint, rewrittenFindings });
       sinkDeadLetters = batch.returnDeadLetters ? sinkLetters.length : settled.deadLetters;
     }
     // Acknowledged: the stages learn what is stored (ids now processed, states another writer had moved).

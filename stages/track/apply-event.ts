@@ -12,7 +12,7 @@ export function applyEvent(current: EvaluationState | null, event: EnrichedEvent
     return { event, transition: 'stale', state: null, finding: current.openFinding, previous: current };
   }
   let transition: Transition = 'recorded';
-  let openFinding = current?.openFinding ?? null;
+  let openFinding = current?.openFinding ? withRegistryOf(current.openFinding, event) : null;
   let finding: Finding | null = null;
   if (event.compliance === 'NON_COMPLIANT') {
     if (openFinding && !event.inScope) {
@@ -61,6 +61,16 @@ export function applyEvents(
     tracked.push(result);
   }
   return { tracked, state };
+}
+
+/**
+ * The open finding with its account's owner, name and channel as this event's enrichment gives them: an accounts sync
+ * moves them in Postgres, and a state cached before it would otherwise write the old owner back onto the finding's
+ * OpenSearch document with every later event of the key. The same object when nothing changed.
+ */
+function withRegistryOf(finding: Finding, event: EnrichedEvent): Finding {
+  if (finding.owner === event.owner && finding.accountName === event.accountName && finding.slackChannel === event.slackChannel) return finding;
+  return { ...finding, owner: event.owner, accountName: event.accountName, slackChannel: event.slackChannel };
 }
 
 function resolve(finding: Finding, event: EnrichedEvent, resolution: Resolution): Finding {

@@ -6,6 +6,7 @@ import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncAccounts } from '../../pipeline/accounts/accounts-sync.ts';
+import { createFindingFactsSync } from '../../pipeline/sinks/opensearch/finding-facts-sync.ts';
 import type { AccountsSyncSummary } from '../../pipeline/accounts/accounts-sync.ts';
 import { awsClientConfig } from '../../pipeline/reconcile/aws-call.ts';
 import { AwsJsonServer } from '../aws-server/aws-json-server.ts';
@@ -140,5 +141,36 @@ describe('account effects: new owner on OpenSearch, back to production', () => {
     expect(calls('chat.postMessage') - postsBefore).toBe(1);
     expect(calls('chat.update') - updatesWhileDevelopment).toBe(1);
     expect(harness.slack.messages().filter((m) => /lb-dev-era/.test(m.text ?? ''))).toHaveLength(1);
+  });
+
+  it("later events never write an old owner back: the cached finding takes the registry's, and a writer whose registry lags marks the document for the facts sync", async () => {
+    // The track cache has held lb-open's finding since before the owner moved; the runtime's registry is current.
+    const [open] = await findings('lb-open');
+    expect(open).toMatchObject({ status: 'open', owner: 'platform-team' });
+    await harness.process([event('o4', 's3-bucket-public-read-prohibited', 'lb-open', 'NON_COMPLIANT', at + 300_000)]);
+    expect(await doc(open!.finding_id)).toMatchObject({ owner: 'platform-team', status: 'open' });
+
+    // The owner moves again in another process; this runtime has not read the registry since.
+    org.setTag(account.id, 'Owner', 'team-three');
+    const synced = await runCli(['accounts', 'sync', '--json'], env);
+    expect(synced.code, synced.stderr).toBe(0);
+    expect(await doc(open!.finding_id)).toMatchObject({ owner: 'team-three' });
+    await harness.process([event('o5', 's3-bucket-public-read-prohibited', 'lb-open', 'COMPLIANT', at + 360_000)]);
+    // The resolve wrote the document with the owner this writer knew, and marked the finding: Postgres holds a newer one.
+    expect(await doc(open!.finding_id)).toMatchObject({ owner: 'platform-team', status: 'resolved' });
+    const marked = await harness.database.db
+      .withTables<{ findings: { finding_id: string; facts_dirty: boolean; owner: string } }>()
+      .selectFrom('findings')
+      .select(['facts_dirty', 'owner'])
+      .where('finding_id', '=', open!.finding_id)
+      .executeTakeFirstOrThrow();
+    expect(marked).toEqual({ facts_dirty: true, owner: 'team-three' });
+    const factsSync = createFindingFactsSync(harness.runtime.settings, harness.database.db, logger)!;
+    try {
+      expect(await factsSync.syncOnce(new AbortController().signal)).toEqual({ synced: 1, failed: 0 });
+    } finally {
+      await factsSync.close();
+    }
+    expect(await doc(open!.finding_id)).toMatchObject({ owner: 'team-three', status: 'resolved', resolution: 'COMPLIANT' });
   });
 });

@@ -61,7 +61,7 @@ describe('the state commit holds the lease it checked (issue 10)', () => {
     const [taken] = await thief.acquire(new Set());
     expect(taken?.shardId).toBe(ShardId);
     expect(taken?.leaseToken).not.toBe(lease!.leaseToken);
-    await expect(committer.settle({ source: 'test', deadLetters: [], checkpoint, rewrittenFindingIds: [] })).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(committer.settle({ source: 'test', deadLetters: [], checkpoint, rewrittenFindings: [] })).rejects.toBeInstanceOf(LeaseLostError);
   });
 });
 

@@ -125,6 +125,23 @@ describe('TrackStage', () => {
     expect(again.state?.openFinding).toEqual(opened.finding);
   });
 
+  it("carries the account's current owner, name and channel onto a cached open finding, through to its resolution", async () => {
+    const h = harness();
+    const opened = await one(h, at(T0));
+    const moved = { owner: 'team-new', accountName: 'renamed', slackChannel: '#new-alerts' };
+    expect(opened.finding).not.toMatchObject(moved);
+    const again = await one(h, at(T0 + HourMs, moved));
+    expect(again.transition).toBe('unchanged');
+    expect(again.finding).toEqual({ ...opened.finding, ...moved });
+    expect(again.state?.openFinding).toEqual({ ...opened.finding, ...moved });
+    const resolved = await one(h, at(T0 + 2 * HourMs, { ...moved, compliance: 'COMPLIANT' }));
+    expect(resolved.finding).toMatchObject({ ...moved, findingId: opened.finding!.findingId, status: 'resolved' });
+    // Nothing moved: the cached finding itself goes on, no copy.
+    const same = harness();
+    const first = await one(same, at(T0));
+    expect((await one(same, at(T0 + HourMs))).finding).toBe(first.finding);
+  });
+
   it.each(['COMPLIANT', 'NOT_APPLICABLE', 'DELETED'] as const)('resolves the open finding on %s at its ordering time', async (compliance) => {
     const h = harness();
     const opened = await one(h, at(T0));

@@ -1,6 +1,6 @@
 import type { EnrichedEvent } from '../../../stages/enrich/enriched-event.ts';
 import type { DeadLetterDraft, Item } from '../../../stages/stage.ts';
-import type { EvaluationState } from '../../../stages/track/finding.ts';
+import type { EvaluationState, Finding } from '../../../stages/track/finding.ts';
 import type { Retrack } from '../../../stages/track/retrack.ts';
 import type { TrackedEvent } from '../../../stages/track/tracked-event.ts';
 import type { ShardCheckpoint } from '../../types/shard-checkpoint.ts';
@@ -47,6 +47,12 @@ export interface StateSettle {
   readonly source: string;
   readonly deadLetters: readonly DeadLetterDraft[];
   readonly checkpoint: ShardCheckpoint | null;
-  /** Findings whose OpenSearch document was just written: their escalation/exception facts must be applied again. */
-  readonly rewrittenFindingIds: readonly string[];
+  /**
+   * Findings whose OpenSearch document was just written, as written: their escalation and exception facts must be
+   * applied again, and so must the owner and account name where Postgres holds newer ones (an accounts sync).
+   */
+  readonly rewrittenFindings: readonly RewrittenFinding[];
 }
+
+/** What a finding document was written with, of the fields the finding facts sync owns. */
+export type RewrittenFinding = Pick<Finding, 'findingId' | 'owner' | 'accountName'>;

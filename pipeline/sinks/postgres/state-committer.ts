@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import { toStorableText } from '../../../schemas/storable-text.ts';
 import type { EnrichedEvent } from '../../../stages/enrich/enriched-event.ts';
@@ -5,7 +6,6 @@ import type { DeadLetterDraft, Item } from '../../../stages/stage.ts';
 import type { EvaluationState, Finding } from '../../../stages/track/finding.ts';
 import type { TrackedEvent } from '../../../stages/track/tracked-event.ts';
 import type { Database, FindingsTable } from '../../store/database-schema.ts';
-import type { FindingFactsColumns } from '../opensearch/finding-facts-sync.ts';
 import { loadEvaluationStates } from '../../store/postgres-evaluation-state-store.ts';
 import { deadLetterKeyOf } from './dead-letter-key.ts';
 import { advanceEvaluations, insertNewEvaluations } from './evaluation-writes.ts';
@@ -16,7 +16,7 @@ import { heldLease } from '../../kinesis/lease-fence.ts';
 import { LeaseLostError } from '../../types/lease-lost-error.ts';
 import { multiRowInsert } from './multi-row-insert.ts';
 import type { SqlValue } from './multi-row-insert.ts';
-import type { CommitResult, StateCommit, StateSettle } from './state-commit.ts';
+import type { CommitResult, RewrittenFinding, StateCommit, StateSettle } from './state-commit.ts';
 import type { ShardCheckpoint } from '../../types/shard-checkpoint.ts';
 import { StateConflictError } from './state-conflict-error.ts';
 import { wakeOutbox } from '../../notify/outbox-wakeup.ts';
@@ -147,21 +147,10 @@ export class StateCommitter {
 
   /** After the sinks written past the commit: their dead letters, the facts marks, the checkpoint. */
   async settle(settle: StateSettle): Promise<{ readonly deadLetters: number }> {
-    if (settle.deadLetters.length === 0 && settle.rewrittenFindingIds.length === 0 && !settle.checkpoint) return { deadLetters: 0 };
+    if (settle.deadLetters.length === 0 && settle.rewrittenFindings.length === 0 && !settle.checkpoint) return { deadLetters: 0 };
     return this.#db.transaction().execute(async (trx) => {
       const deadLetters = await insertDeadLetters(trx, settle.source, settle.deadLetters);
-      if (settle.rewrittenFindingIds.length > 0) {
-        // The sink replaced these documents whole, without the escalation and exception facts. The triggers of 0004
-        // marked them at the state commit, but a facts sync pass may have run before the documents were replaced.
-        await trx
-          .withTables<{ findings: FindingsTable & FindingFactsColumns }>()
-          .updateTable('findings')
-          .set({ facts_dirty: true, facts_tried_at: null })
-          .where('finding_id', '=', (eb) => eb.fn<string>('any', [eb.val([...new Set(settle.rewrittenFindingIds)].sort())]))
-          .where('facts_dirty', '=', false)
-          .where((eb) => eb.or([eb('escalated_at', 'is not', null), eb('exception_id', 'is not', null), eb('reminder_count', '>', 0)]))
-          .execute();
-      }
+      await markRewrittenFindings(trx, settle.rewrittenFindings);
       if (settle.checkpoint) await moveCheckpoint(trx, settle.checkpoint);
       return { deadLetters };
     });
@@ -279,6 +268,27 @@ async function insertDeadLetters(trx: Transaction<Database>, source: string, let
     .where('letter_key', '=', (eb) => eb.fn<string>('any', [eb.val([...rows.keys()])]))
     .executeTakeFirstOrThrow();
   return Number(stored.n);
+}
+
+/**
+ * The sink replaced these documents whole: with no escalation and exception facts, and with the owner and account
+ * name the writer's enrichment had. The triggers of 0004 marked the facts at the state commit, but a facts sync pass
+ * may have run before the documents were replaced; and an accounts sync may have moved the owner in Postgres after
+ * this writer's registry was read. Either way the finding is marked again for the facts sync.
+ */
+async function markRewrittenFindings(trx: Transaction<Database>, rewritten: readonly RewrittenFinding[]): Promise<void> {
+  if (rewritten.length === 0) return;
+  // The last document written of each finding is the one OpenSearch keeps; ids in order, like every write of a batch.
+  const last = new Map<string, RewrittenFinding>();
+  for (const finding of rewritten) last.set(finding.findingId, finding);
+  const sorted = [...last.values()].sort((a, b) => (a.findingId < b.findingId ? -1 : a.findingId > b.findingId ? 1 : 0));
+  await sql`
+    update findings f set facts_dirty = true, facts_tried_at = null
+    from unnest(${sorted.map((f) => f.findingId)}::text[], ${sorted.map((f) => f.owner)}::text[], ${sorted.map((f) => f.accountName)}::text[])
+      as v(finding_id, owner, account_name)
+    where f.finding_id = v.finding_id and f.facts_dirty = false
+      and (f.escalated_at is not null or f.exception_id is not null or f.reminder_count > 0
+        or f.owner is distinct from v.owner or f.account_name is distinct from v.account_name)`.execute(trx);
 }
 
 /**
