@@ -92,5 +92,6 @@ describe('crash and restart of the consumer process', () => {
     const malformed = deliveries.filter((d) => d.kind === 'malformed').length;
     const letters = await db.selectFrom('dead_letters').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
     expect(Number(letters.n)).toBe(malformed);
-  });
+    // Four process starts and three waits of up to a minute each: more than the default on a loaded 2-core machine.
+  }, 300_000);
 });
