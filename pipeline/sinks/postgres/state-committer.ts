@@ -149,6 +149,9 @@ export class StateCommitter {
   async settle(settle: StateSettle): Promise<{ readonly deadLetters: number }> {
     if (settle.deadLetters.length === 0 && settle.rewrittenFindingIds.length === 0 && !settle.checkpoint) return { deadLetters: 0 };
     return this.#db.transaction().execute(async (trx) => {
+      // The lease row first: the shard's next batch may be committing (it holds that row for share until it ends), and
+      // waiting for it before locking any finding leaves it no lock of this transaction to wait for (no deadlock).
+      if (settle.checkpoint) await moveCheckpoint(trx, settle.checkpoint);
       const deadLetters = await insertDeadLetters(trx, settle.source, settle.deadLetters);
       if (settle.rewrittenFindingIds.length > 0) {
         // The sink replaced these documents whole, without the escalation and exception facts. The triggers of 0004
@@ -162,7 +165,6 @@ export class StateCommitter {
           .where((eb) => eb.or([eb('escalated_at', 'is not', null), eb('exception_id', 'is not', null), eb('reminder_count', '>', 0)]))
           .execute();
       }
-      if (settle.checkpoint) await moveCheckpoint(trx, settle.checkpoint);
       return { deadLetters };
     });
   }
