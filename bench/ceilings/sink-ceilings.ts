@@ -4,13 +4,16 @@ import { dropIndexPrefix } from '../../test/support/local-stack.ts';
 import { ensureOpenSearch } from '../../test/support/opensearch.ts';
 import { createTestDatabase } from '../../test/support/postgres.ts';
 import { progress } from '../support/bench-output.ts';
+import { benchGroups, startCpuAccounting } from '../support/cpu-accounting.ts';
+import type { CpuAccount } from '../support/cpu-accounting.ts';
 import { rawOpenSearchLoad } from './raw-opensearch-loader.ts';
 import type { RawLoad } from './raw-opensearch-loader.ts';
 import { rawPostgresLoad } from './raw-postgres-loader.ts';
 import { trackInMemory } from './track-in-memory.ts';
 
 export interface SinkCeilings {
-  readonly openSearch: RawLoad;
+  /** With the CPU each group of processes used during the load (the bench process is the loader). */
+  readonly openSearch: RawLoad & { readonly cpu: CpuAccount };
   readonly postgres: RawLoad;
   /** The slower of the two: what the pipeline, which needs both, could reach at best. */
   readonly ceilingEventsPerSecond: number;
@@ -33,10 +36,13 @@ export async function measureSinkCeilings(options: { readonly events: number; re
   const lanes = await trackInMemory(org, generateTraffic(org, { deliveries: options.events, seed: options.trafficSeed }), { lanes: options.shards, batchSize: BatchSize });
   const url = await ensureOpenSearch();
   const prefix = `dwceiling-${randomBytes(3).toString('hex')}`;
-  let openSearch: RawLoad;
+  let openSearch: SinkCeilings['openSearch'];
   try {
     progress('ceilings: raw _bulk load into OpenSearch');
-    openSearch = await rawOpenSearchLoad(url, prefix, lanes, BulkMaxBytes);
+    // CPU too: beside the pipeline's CPU per event, it says whether the ceiling is within the pipeline's reach here.
+    const accounting = startCpuAccounting(benchGroups({ consumerPid: () => -1, databaseName: 'none' }));
+    const load = await rawOpenSearchLoad(url, prefix, lanes, BulkMaxBytes);
+    openSearch = { ...load, cpu: accounting.stop() };
   } finally {
     await dropIndexPrefix(url, prefix).catch(() => undefined);
   }

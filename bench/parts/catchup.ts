@@ -300,6 +300,9 @@ function catchupMarkdown(r: CatchupResult): string {
     lines.push('', `### CPU while catching up (${formatNumber(p.cpu.seconds, 1)} s window, ${p.cpu.cores} cores, machine busy ${formatNumber(p.cpu.machineBusy * 100, 0)} %)`, '');
     lines.push(table(['process', 'CPU seconds', 'cores used'], Object.entries(p.cpu.byGroup).sort((a, b) => b[1] - a[1]).map(([group, s]) => [group, formatNumber(s, 1), formatNumber(s / p.cpu!.seconds, 2)])));
   }
+  const osCpu = c.openSearch.cpu;
+  lines.push('', `### CPU while OpenSearch loads alone (${formatNumber(osCpu.seconds, 1)} s window, machine busy ${formatNumber(osCpu.machineBusy * 100, 0)} %; the bench process is the loader)`, '');
+  lines.push(table(['process', 'CPU seconds', 'cores used'], Object.entries(osCpu.byGroup).sort((a, b) => b[1] - a[1]).map(([group, s]) => [group, formatNumber(s, 1), formatNumber(s / osCpu.seconds, 2)])));
   if (r.profile) {
     lines.push('', `### Where the time goes (node --cpu-prof of a ${formatNumber(r.profile.sampledMs / 1_000, 1)} s profiled run, consumer process)`, '');
     lines.push(table(['by area', 'self ms', 'share'], r.profile.byArea.map((a) => [a.area, formatNumber(a.selfMs), `${formatNumber(a.share * 100, 1)} %`])));

@@ -15,6 +15,11 @@ export class BoundedQueue<T> {
     this.#wake('item');
   }
 
+  /** Resolves once `push` would not wait (for a single producer, it stays so until it pushes). */
+  async waitForRoom(signal: AbortSignal): Promise<void> {
+    while (this.#items.length >= this.#capacity) await this.#wait(this.#waitingForRoom, signal);
+  }
+
   async shift(signal: AbortSignal): Promise<T> {
     while (this.#items.length === 0) await this.#wait(this.#waitingForItem, signal);
     const item = this.#items.shift() as T;

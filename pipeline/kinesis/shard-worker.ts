@@ -100,7 +100,15 @@ export class ShardWorker {
     return 'stopped';
   }
 
+  /**
+   * Batches are committed in order and settled in order, overlapped by one: batch N+1 runs its stages and state commit
+   * while batch N's sinks are written (BatchProcessor.commitAhead), and N+1's sinks start once N has settled. The
+   * checkpoint so only ever moves past batches every sink acknowledged, and all before them. Any failure waits for
+   * what is in flight, then rewinds the whole shard to the last settled checkpoint: a batch committed but not settled
+   * is read again, its events are duplicates whose first effects are rebuilt from Postgres and sent again.
+   */
   async #readFromPosition(outer: AbortSignal): Promise<'shard-end'> {
+    const { processor, streamName, leases, lease } = this.#o;
     const inner = new AbortController();
     const signal = AbortSignal.any([outer, inner.signal]);
     const queue = new BoundedQueue<Fetched>(this.#o.maxInFlight);
@@ -109,31 +117,46 @@ export class ShardWorker {
       inner.abort(error);
       throw error;
     });
+    // The batch whose sinks are being written, at most one; a failure aborts `inner` so an idle loop hears of it.
+    let sinking: Promise<void> | null = null;
+    const previousSettled = async (): Promise<void> => {
+      const phase = sinking;
+      sinking = null;
+      await phase;
+    };
     try {
       for (;;) {
         const fetched = await queue.shift(signal);
         if (fetched === 'caught-up') {
+          // Caught up means everything read is in every sink, not only in Postgres.
+          await previousSettled();
           this.#caughtUp = queue.size === 0;
           continue;
         }
-        if (fetched === 'shard-end') return 'shard-end';
+        if (fetched === 'shard-end') {
+          await previousSettled();
+          return 'shard-end';
+        }
         this.#caughtUp = false;
         tracker.track(fetched.last);
-        const checkpoint = tracker.checkpointIfAcked(fetched.last) ?? fetched.last;
-        const summary = await this.#o.processor.process(
-          this.shardId,
-          fetched.records,
-          { streamName: this.#o.streamName, shardId: this.shardId, sequenceNumber: checkpoint, owner: this.#o.leases.owner, leaseToken: this.#o.lease.leaseToken },
-          'kinesis',
-          signal,
-        );
-        this.#position = tracker.ack(fetched.last);
-        this.#committed(fetched.last);
-        this.#backoff.reset();
-        this.#o.onBatch?.(this.shardId, summary, fetched.lagMs);
+        // Sink phases settle in order, so when this batch settles every batch before it has: it moves the checkpoint to its end.
+        const checkpoint = { streamName, shardId: this.shardId, sequenceNumber: fetched.last, owner: leases.owner, leaseToken: lease.leaseToken };
+        const ahead = await processor.commitAhead(this.shardId, fetched.records, checkpoint, 'kinesis', signal);
+        await previousSettled();
+        if (ahead === 'isolate') {
+          // Records that keep failing are looked for un-overlapped, as every other caller of the processor does.
+          this.#settled(tracker, fetched, await processor.process(this.shardId, fetched.records, checkpoint, 'kinesis', signal));
+          continue;
+        }
+        const phase = ahead.settle().then((summary) => this.#settled(tracker, fetched, summary));
+        phase.catch((error: unknown) => inner.abort(error));
+        sinking = phase;
       }
     } catch (error) {
-      // A reader failure aborted `inner`: report the reader's error rather than the abort it caused.
+      // The batch in its sink phase may still settle and move the checkpoint; only then do the stages forget.
+      await previousSettled().catch(() => undefined);
+      processor.rewound();
+      // A reader or sink failure aborted `inner`: report that failure rather than the abort it caused.
       if (inner.signal.aborted && !outer.aborted) throw inner.signal.reason;
       throw error;
     } finally {
@@ -142,6 +165,13 @@ export class ShardWorker {
       // A rewind reads these batches again; #uncommittedSince stays until they commit.
       this.#inFlight = [];
     }
+  }
+
+  #settled(tracker: CheckpointTracker, fetched: FetchedBatch, summary: BatchSummary): void {
+    this.#position = tracker.ack(fetched.last);
+    this.#committed(fetched.last);
+    this.#backoff.reset();
+    this.#o.onBatch?.(this.shardId, summary, fetched.lagMs);
   }
 
   #fetched(last: string, arrival: number | null): void {
@@ -168,6 +198,9 @@ export class ShardWorker {
     let iterator = start.ShardIterator;
     let lastCall = 0;
     while (iterator) {
+      // Room first, then the read: a page is never held waiting, so a shard holds at most maxInFlight batches read
+      // ahead, one committing and one in its sink phase (memoryShardCapacity counts on it).
+      await queue.waitForRoom(signal);
       const wait = lastCall + MinGetRecordsIntervalMs - Date.now();
       if (wait > 0) await sleep(wait, undefined, { signal });
       lastCall = Date.now();

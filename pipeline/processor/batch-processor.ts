@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import { toStorableText } from '../../schemas/storable-text.ts';
 import type { RawRecord } from '../../stages/decode/raw-record.ts';
 import type { EnrichedEvent } from '../../stages/enrich/enriched-event.ts';
-import type { DeadLetterDraft, Item } from '../../stages/stage.ts';
+import type { DeadLetterDraft, DroppedRecord, Item } from '../../stages/stage.ts';
 import type { Transition, TrackedEvent } from '../../stages/track/tracked-event.ts';
 import { deliver } from '../sinks/deliver.ts';
 import type { Sink } from '../sinks/sink.ts';
 import { SinkError } from '../sinks/sink.ts';
-import type { CommitSummary } from '../sinks/postgres/state-commit.ts';
+import type { CommitResult, CommitSummary } from '../sinks/postgres/state-commit.ts';
 import type { ShardCheckpoint } from '../types/shard-checkpoint.ts';
 import type { StateCommitter } from '../sinks/postgres/state-committer.ts';
 import { StateConflictError } from '../sinks/postgres/state-conflict-error.ts';
@@ -74,6 +74,8 @@ export class BatchProcessor {
   readonly #deps: ProcessorDependencies;
   readonly #chain: ProcessorDependencies['chain'];
   readonly #rewinds: RewindCounter;
+  /** A `commitAhead` failed since the last rewind, while the batch before it may still settle. */
+  #aheadFailed = false;
 
   constructor(deps: ProcessorDependencies) {
     this.#deps = deps;
@@ -108,6 +110,65 @@ export class BatchProcessor {
       if (!signal.aborted && failureKind(error) !== 'transient') this.#rewinds.failed(records);
       throw error;
     }
+  }
+
+  /**
+   * The stream's form of `process` (the shard worker's, nobody else's): it returns once the batch's stages and state
+   * commit are done, with its sink phase (OpenSearch, then the settle that moves the checkpoint) still to run, so the
+   * worker can run the next batch's stages and commit while this one's sinks are written. The stages learn what the
+   * commit decided right away: Postgres has decided it, whatever the sinks do next.
+   *
+   * The caller runs one sink phase at a time, in batch order, and on any failure waits for everything in flight to end
+   * and then calls `rewound()` before reading again: a sink phase that fails does not clear the stages itself, since
+   * the next batch's stages may be running, and what they learn after a clear would survive the rewind (an id in the
+   * dedupe memory is dropped on the re-read, so its committed effect would never reach the sinks).
+   *
+   * 'isolate' means the batch needs the un-overlapped path (its records keep failing, or the store refused one):
+   * nothing of it is committed; the caller settles the batch in its sink phase, then calls `process` with it.
+   */
+  async commitAhead(shardId: string, records: readonly Item<RawRecord>[], checkpoint: ShardCheckpoint, source: string, signal: AbortSignal): Promise<PendingSinks | 'isolate'> {
+    if (this.#rewinds.failuresAt(records) >= this.#rewinds.limit) return 'isolate';
+    const batch: BatchContext = { shardId, checkpoint, source, signal, returnDeadLetters: false };
+    let part: CommittedPart;
+    try {
+      part = await this.#withContentionRetries(batch, () => this.#commitPart(batch, records, []));
+    } catch (error) {
+      this.#forget();
+      if (!signal.aborted && failureKind(error) === 'data') {
+        this.#deps.logger.warn({ err: error, records: records.length }, 'batch refused: settling the batch before it, then looking for the records that cause it');
+        return 'isolate';
+      }
+      this.#failed(shardId, records, error, signal);
+      this.#aheadFailed = true;
+      throw error;
+    }
+    this.#learn(part);
+    return {
+      settle: async () => {
+        try {
+          const summary = await this.#sinkPart(batch, part);
+          // Unless the batch after this one just failed: its failures count towards isolating it.
+          if (!this.#aheadFailed) this.#rewinds.succeeded();
+          return summary;
+        } catch (error) {
+          this.#failed(shardId, records, error, signal);
+          // As `process` would: a refused record is looked for at the next attempt (un-overlapped), not after the limit.
+          if (!signal.aborted && failureKind(error) === 'data') this.#rewinds.refused(records);
+          throw error;
+        }
+      },
+    };
+  }
+
+  /** The shard rewinds to its checkpoint after a failure of `commitAhead` or a sink phase: the stages forget what they learnt. */
+  rewound(): void {
+    this.#aheadFailed = false;
+    this.#forget();
+  }
+
+  #failed(shardId: string, records: readonly Item<RawRecord>[], error: unknown, signal: AbortSignal): void {
+    this.#deps.metrics?.batchFailures.inc({ shard: shardId });
+    if (!signal.aborted && failureKind(error) !== 'transient') this.#rewinds.failed(records);
   }
 
   #forget(): void {
@@ -166,24 +227,37 @@ export class BatchProcessor {
 
   /** One attempt at the whole pipeline for these records; a deadlock between writers is simply tried again. */
   async #attempt(batch: BatchContext, records: readonly Item<RawRecord>[], extraDeadLetters: readonly DeadLetterDraft[]): Promise<BatchSummary> {
+    return this.#withContentionRetries(batch, () => this.#once(batch, records, extraDeadLetters));
+  }
+
+  /** `run` again after a deadlock or serialization failure; the stages forget the attempt unless `run` never ran them. */
+  async #withContentionRetries<T>(batch: BatchContext, run: () => Promise<T>, ranStages = true): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#once(batch, records, extraDeadLetters);
+        return await run();
       } catch (error) {
         if (attempt > ContentionRetries || batch.signal.aborted || !(isContention(error) || error instanceof StateConflictError)) throw error;
-        this.#forget();
+        if (ranStages) this.#forget();
         this.#deps.logger.info({ attempt, error: (error as Error).message }, 'state commit met another writer: trying again');
       }
     }
   }
 
   async #once(batch: BatchContext, records: readonly Item<RawRecord>[], extraDeadLetters: readonly DeadLetterDraft[]): Promise<BatchSummary> {
+    const part = await this.#commitPart(batch, records, extraDeadLetters);
+    const summary = await this.#sinkPart(batch, part);
+    // Acknowledged: the stages learn what is stored (ids now processed, states another writer had moved).
+    this.#learn(part);
+    return summary;
+  }
+
+  /** The stages, then the state commit: what Postgres decided for these records. */
+  async #commitPart(batch: BatchContext, records: readonly Item<RawRecord>[], extraDeadLetters: readonly DeadLetterDraft[]): Promise<CommittedPart> {
     const deps = this.#deps;
     const { shardId, checkpoint, source, signal } = batch;
     const { kept, dropped, rejected, counts } = await this.#chain.run({ shardId, items: records }, signal);
     const hooked: HookedBatch = { shardId, source, eventIds: kept.map((item) => item.value.event.eventId) };
     await deps.hooks?.beforeCommit?.(hooked);
-    const sinksAfter = deps.sinks.length > 0;
     const stageLetters = [...rejected, ...extraDeadLetters];
     const commitStarted = performance.now();
     const committed = await deps.stateCommitter.commit({
@@ -191,7 +265,7 @@ export class BatchProcessor {
       tracked: kept,
       deadLetters: batch.returnDeadLetters ? [] : stageLetters,
       checkpoint,
-      checkpointMode: sinksAfter ? 'verify' : 'write',
+      checkpointMode: deps.sinks.length > 0 ? 'verify' : 'write',
       retrack: this.#chain.retrack,
     });
     const commitSeconds = (performance.now() - commitStarted) / 1_000;
@@ -199,21 +273,34 @@ export class BatchProcessor {
       deps.logger.info({ keys: committed.refreshed.size, duplicates: committed.duplicates.length }, 'another writer had moved some evaluation keys: their events were tracked again from Postgres');
     }
     await deps.hooks?.afterCommit?.(hooked);
+    return { records, committed, dropped, counts, stageLetters, commitSeconds };
+  }
 
-    let sinkLetters: DeadLetterDraft[] = [];
-    let sinkDeadLetters = 0;
-    if (sinksAfter) {
-      const items = [...committed.tracked, ...(await this.#rebuild(committed.duplicates))];
-      sinkLetters = items.length > 0 ? await this.#deliver(shardId, items, records, signal) : [];
-      const rewrittenFindings = items.flatMap((item) => (item.value.finding && item.value.transition !== 'stale' && item.value.transition !== 'recorded' ? [item.value.finding] : []));
-      const settled = await deps.stateCommitter.settle({ source, deadLetters: batch.returnDeadLetters ? [] : sinkLetters, checkpoint, rewrittenFindings });
-      sinkDeadLetters = batch.returnDeadLetters ? sinkLetters.length : settled.deadLetters;
-    }
-    // Acknowledged: the stages learn what is stored (ids now processed, states another writer had moved).
+  /** What the commit decided, told to the stages (ids now processed, states another writer had moved). */
+  #learn(part: CommittedPart): void {
+    const { committed } = part;
     this.#chain.committed({
       eventIds: [...committed.tracked.map((item) => item.value.event.eventId), ...committed.duplicates.map((item) => item.value.eventId)],
       refreshed: committed.refreshed,
     });
+  }
+
+  /** Every sink written past the commit, then the settle (their dead letters and the checkpoint); then the figures. */
+  async #sinkPart(batch: BatchContext, part: CommittedPart): Promise<BatchSummary> {
+    const deps = this.#deps;
+    const { shardId, checkpoint, source, signal } = batch;
+    const { records, committed, dropped, counts, stageLetters, commitSeconds } = part;
+    let sinkLetters: DeadLetterDraft[] = [];
+    let sinkDeadLetters = 0;
+    if (deps.sinks.length > 0) {
+      const items = [...committed.tracked, ...(await this.#rebuild(committed.duplicates))];
+      sinkLetters = items.length > 0 ? await this.#deliver(shardId, items, records, signal) : [];
+      const rewrittenFindings = items.flatMap((item) => (item.value.finding && item.value.transition !== 'stale' && item.value.transition !== 'recorded' ? [item.value.finding] : []));
+      const settle = { source, deadLetters: batch.returnDeadLetters ? [] : sinkLetters, checkpoint, rewrittenFindings };
+      // A deadlock here costs only the settle again: the sinks are written, the state is committed.
+      const settled = await this.#withContentionRetries(batch, () => deps.stateCommitter.settle(settle), false);
+      sinkDeadLetters = batch.returnDeadLetters ? sinkLetters.length : settled.deadLetters;
+    }
 
     const transitions: Record<Transition, number> = { opened: 0, resolved: 0, unchanged: 0, recorded: 0, stale: 0 };
     for (const item of committed.tracked) transitions[item.value.transition]++;
@@ -296,6 +383,21 @@ export class BatchProcessor {
     }
     return letters;
   }
+}
+
+/** A batch committed by `commitAhead`: its sinks, then its checkpoint, once the batch before it has settled. */
+export interface PendingSinks {
+  settle(): Promise<BatchSummary>;
+}
+
+/** A batch past its state commit, its sinks not yet written. */
+interface CommittedPart {
+  readonly records: readonly Item<RawRecord>[];
+  readonly committed: CommitResult;
+  readonly dropped: readonly DroppedRecord[];
+  readonly counts: readonly StageCount[];
+  readonly stageLetters: readonly DeadLetterDraft[];
+  readonly commitSeconds: number;
 }
 
 /** One `process` call: where its records come from and what it may move. */

@@ -28,6 +28,12 @@ export class RewindCounter {
     }
   }
 
+  /** The store refused something of the batch: the next attempt at it isolates at once, without waiting for the limit. */
+  refused(records: readonly Item<RawRecord>[]): void {
+    this.#at = startOf(records);
+    this.#failures = this.limit;
+  }
+
   succeeded(): void {
     this.#at = null;
     this.#failures = 0;

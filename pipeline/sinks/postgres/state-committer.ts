@@ -149,9 +149,11 @@ export class StateCommitter {
   async settle(settle: StateSettle): Promise<{ readonly deadLetters: number }> {
     if (settle.deadLetters.length === 0 && settle.rewrittenFindings.length === 0 && !settle.checkpoint) return { deadLetters: 0 };
     return this.#db.transaction().execute(async (trx) => {
+      // The lease row first: the shard's next batch may be committing (it holds that row for share until it ends), and
+      // waiting for it before locking any finding leaves it no lock of this transaction to wait for (no deadlock).
+      if (settle.checkpoint) await moveCheckpoint(trx, settle.checkpoint);
       const deadLetters = await insertDeadLetters(trx, settle.source, settle.deadLetters);
       await markRewrittenFindings(trx, settle.rewrittenFindings);
-      if (settle.checkpoint) await moveCheckpoint(trx, settle.checkpoint);
       return { deadLetters };
     });
   }
