@@ -39,15 +39,6 @@ const RewindBackoff: BackoffPolicy = { baseMs: 500, maxMs: 30_000 };
 const MinGetRecordsIntervalMs = 200;
 
 /**
- * A shard with nothing new for this long is read once a second (or at the poll interval if longer) until a record
- * comes: the short tip wait is for a trickling stream's latency, and on a stream gone quiet it only costs CPU in the
- * process that also runs the notifier (SDK calls ~3.5 a second per shard; issue 18: Slack throughput after a flood).
- * On a quiet stream of 2 events/s over 4 shards a shard waits 10 s for its next record in under 1 % of the gaps.
- */
-const IdleShardAfterMs = 10_000;
-const IdleShardPollMs = 1_000;
-
-/**
  * Reads one shard in order from its checkpoint, up to `maxInFlight` batches ahead of processing, and commits each
  * batch's checkpoint with its state. On any failure it rewinds to the last committed checkpoint and reads again.
  */
@@ -176,7 +167,6 @@ export class ShardWorker {
     );
     let iterator = start.ShardIterator;
     let lastCall = 0;
-    let emptySince: number | null = null;
     while (iterator) {
       const wait = lastCall + MinGetRecordsIntervalMs - Date.now();
       if (wait > 0) await sleep(wait, undefined, { signal });
@@ -184,7 +174,6 @@ export class ShardWorker {
       const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: batchLimit }), { abortSignal: signal });
       const records = page.Records ?? [];
       if (records.length > 0) {
-        emptySince = null;
         const last = records[records.length - 1]!;
         this.#fetched(last.SequenceNumber!, records[0]!.ApproximateArrivalTimestamp?.getTime() ?? null);
         await queue.push({ records: records.map((r) => toItem(this.shardId, r)), last: last.SequenceNumber!, lagMs: lagOf(last) }, signal);
@@ -193,9 +182,7 @@ export class ShardWorker {
       if (!iterator) break;
       if (records.length === 0 && (page.MillisBehindLatest ?? 0) === 0) {
         await queue.push('caught-up', signal);
-        emptySince ??= lastCall;
-        const idle = lastCall - emptySince >= IdleShardAfterMs;
-        await sleep(idle ? Math.max(pollIntervalMs, IdleShardPollMs) : pollIntervalMs, undefined, { signal });
+        await sleep(pollIntervalMs, undefined, { signal });
       }
     }
     await queue.push('shard-end', signal);

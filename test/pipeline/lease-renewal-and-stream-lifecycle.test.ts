@@ -127,30 +127,6 @@ describe('shard leases: renewal, expired shards, recreated streams', () => {
     }, 30_000);
   }
 
-  it('reads a shard that had nothing new for 10 s once a second, and still reads what comes next', async () => {
-    const stream = 'idle-tip';
-    await kinesis.createStream(stream, 1);
-    await kinesis.put(stream, events(stream, `${stream}-a`, 3, 'NON_COMPLIANT'));
-    const stop = new AbortController();
-    // 100 ms at the tip: about 3 reads a second (200 ms apart at least) while the shard is fresh.
-    const running = consumer(stream, 'worker-idle', { client: viaProxy, stopWhenCaughtUp: false }).run(stop.signal);
-    try {
-      await eventually('the first records', async () => (await processed(`${stream}-a`)) === 3);
-      await new Promise((r) => setTimeout(r, 11_000));
-      const before = proxy.calls.get('GetRecords') ?? 0;
-      await new Promise((r) => setTimeout(r, 4_000));
-      const reads = (proxy.calls.get('GetRecords') ?? 0) - before;
-      // About 4 at one a second (19 at the 100 ms tip wait without the idle back-off).
-      expect(reads).toBeGreaterThanOrEqual(2);
-      expect(reads).toBeLessThanOrEqual(6);
-      await kinesis.put(stream, events(stream, `${stream}-b`, 2, 'COMPLIANT', 60_000));
-      await eventually('records put after the idle spell', async () => (await processed(`${stream}-b`)) === 2);
-    } finally {
-      stop.abort();
-      await running;
-    }
-  }, 40_000);
-
   it('finishes a parent shard that expired before it was read to its end, so its children start (log line and metric)', async () => {
     const stream = 'expired-parent';
     await kinesis.createStream(stream, 1);
