@@ -5,6 +5,8 @@ import { ConsumerProcess } from '../../test/support/consumer-process.ts';
 import { startLocalStack } from '../../test/support/local-stack.ts';
 import type { LocalStack } from '../../test/support/local-stack.ts';
 import { formatNumber, percentile, progress, table } from '../support/bench-output.ts';
+import { benchGroups, startCpuAccounting } from '../support/cpu-accounting.ts';
+import type { CpuAccount } from '../support/cpu-accounting.ts';
 import type { BenchPart } from '../support/bench-output.ts';
 import { outboxByStatus } from '../../test/support/stack-queries.ts';
 
@@ -35,6 +37,10 @@ export interface LatencyResult {
   /** From the commit (as the Postgres poller saw it) to the post: the notifier's share of the time to alert. */
   readonly commitToSlackPost: Distribution;
   readonly goal: { readonly p99ToPostgresMs: 1_500; readonly met: boolean };
+  /** What the notifier did: the latency of a flood is its backlog over its post rate. */
+  readonly slack: SlackActivity;
+  /** CPU seconds by process from the first put to the end of the wait for the outbox; machineBusy counts the other benches too. */
+  readonly cpu: CpuAccount;
   readonly notes: readonly string[];
   readonly settings: Readonly<Record<string, string>>;
 }
@@ -53,6 +59,12 @@ const LatencySettings: Readonly<Record<string, string>> = {
   SLACK_DEBOUNCE_MS: '0',
 };
 
+/** BENCH_LATENCY_LOG_LEVEL=debug adds the notifier's per-drain counts to the consumer's log (BENCH_LATENCY_LOG: a file). */
+function consumerSettings(): Readonly<Record<string, string>> {
+  const level = process.env.BENCH_LATENCY_LOG_LEVEL;
+  return level ? { ...LatencySettings, LOG_LEVEL: level } : LatencySettings;
+}
+
 /**
  * Steady traffic at `eventsPerSecond` (PutRecords every 100 ms) into a running `driftwatch run`; for each event, the
  * time from its PutRecords call to: its Postgres commit (a poller sees its processed_events row), its event document
@@ -62,7 +74,8 @@ export async function benchLatency(options: LatencyOptions): Promise<BenchPart<L
   progress(`latency: ${formatNumber(options.eventsPerSecond)} events/s for ${options.seconds} s (${options.warmupSeconds} s warm-up), ${options.shards} shards`);
   const org = createSyntheticOrg({ accounts: 120, seed: 11 });
   const stack = await startLocalStack({ name: 'bench-latency', shards: options.shards, org, slack: { rateLimiting: false } });
-  const consumer = ConsumerProcess.start({ env: stack.consumerEnv(LatencySettings) });
+  const logFile = process.env.BENCH_LATENCY_LOG;
+  const consumer = ConsumerProcess.start({ env: stack.consumerEnv(consumerSettings()), ...(logFile ? { logFile } : {}) });
   try {
     if (!(await consumer.waitForLog('consumer starting', 120_000))) throw new Error(`consumer did not start:\n${consumer.stderrTail()}`);
     await waitForLeases(stack, options.shards, 60_000);
@@ -76,6 +89,7 @@ export async function benchLatency(options: LatencyOptions): Promise<BenchPart<L
       observePostgres(stack, seenInPostgres, stopObservers.signal),
       observeSearch(stack, putAt, seenSearchable, stopObservers.signal),
     ]);
+    const accounting = startCpuAccounting(benchGroups({ consumerPid: () => consumer.pid, databaseName: new URL(stack.database.url).pathname.slice(1) }));
     const started = Date.now();
     await produce(stack, deliveries, options.eventsPerSecond, putAt);
     const producedSeconds = (Date.now() - started) / 1_000;
@@ -85,6 +99,7 @@ export async function benchLatency(options: LatencyOptions): Promise<BenchPart<L
       await new Promise((r) => setTimeout(r, 200));
     }
     await waitForOutbox(stack, 120_000);
+    const cpu = accounting.stop();
     stopObservers.abort();
     await observers;
     if (seenInPostgres.size < putAt.size) throw new Error(`only ${seenInPostgres.size} of ${putAt.size} events reached Postgres:\n${consumer.stderrTail()}`);
@@ -95,6 +110,7 @@ export async function benchLatency(options: LatencyOptions): Promise<BenchPart<L
     const slack = await slackDelays(stack, putAt, measuredFrom);
     const slackAfterCommit = await slackDelays(stack, putAt, measuredFrom, seenInPostgres);
     const toPostgres = distribution(delays(seenInPostgres));
+    const activity = await slackActivity(stack, started, [...seenInPostgres.values()].reduce((a, b) => Math.max(a, b), 0));
     const result: LatencyResult = {
       targetEventsPerSecond: options.eventsPerSecond,
       achievedEventsPerSecond: Math.round(total / producedSeconds),
@@ -105,6 +121,8 @@ export async function benchLatency(options: LatencyOptions): Promise<BenchPart<L
       toSlackPost: distribution(slack),
       commitToSlackPost: distribution(slackAfterCommit),
       goal: { p99ToPostgresMs: 1_500, met: toPostgres.p99Ms < 1_500 },
+      slack: activity,
+      cpu,
       notes: [
         `Postgres: observed by a ${PostgresPollMs} ms poller of processed_events (adds up to ${PostgresPollMs} ms).`,
         `Searchable: a ${SearchPollMs} ms poller finds the event document with _search (not a realtime GET), so the index refresh interval counts.`,
@@ -145,11 +163,13 @@ async function produce(stack: LocalStack, deliveries: readonly Delivery[], perSe
 }
 
 async function observePostgres(stack: LocalStack, seen: Map<string, number>, signal: AbortSignal): Promise<void> {
-  // processed_at is the commit's transaction start; a 1 s look-back covers transactions that commit later than they start.
+  // processed_at is the commit's transaction start; a 1 s look-back covers transactions that commit later than they
+  // start, and every 40th poll looks 15 s back for the ones a loaded machine kept open longer (seen up to 2 s late).
   let cursor = new Date(0);
-  while (!signal.aborted) {
+  for (let poll = 1; !signal.aborted; poll++) {
+    const lookBackMs = poll % 40 === 0 ? 15_000 : 1_000;
     const rows = await sql<{ event_id: string; processed_at: Date }>`
-      select event_id, processed_at from processed_events where processed_at >= ${new Date(cursor.getTime() - 1_000)}`.execute(stack.database.db);
+      select event_id, processed_at from processed_events where processed_at >= ${new Date(cursor.getTime() - lookBackMs)}`.execute(stack.database.db);
     const now = Date.now();
     for (const row of rows.rows) {
       if (!seen.has(row.event_id)) seen.set(row.event_id, now);
@@ -205,6 +225,54 @@ async function slackDelays(stack: LocalStack, putAt: ReadonlyMap<string, number>
   return delays;
 }
 
+export interface SlackActivity {
+  /** Slack Web API calls by method (as the local server recorded them). */
+  readonly calls: Readonly<Record<string, number>>;
+  /** Messages posted, by the intent kind of their marker. */
+  readonly messages: Readonly<Record<string, number>>;
+  /** Messages per second from the first post to the last, and seconds from the first put to the last post. */
+  readonly postsPerSecond: number;
+  readonly lastPostAfterS: number;
+  /**
+   * Slack calls per second while the consumer still committed events (both share one process) and after its last
+   * commit until the last call: the notifier's own pace apart from the consumer's.
+   */
+  readonly callsPerSecond: { readonly whileConsuming: number; readonly afterConsuming: number };
+  /** Outbox rows by status at the end: pending or claimed ones never reached Slack within the bench's wait. */
+  readonly outbox: Readonly<Record<string, number>>;
+}
+
+async function slackActivity(stack: LocalStack, started: number, lastCommit: number): Promise<SlackActivity> {
+  const calls: Record<string, number> = {};
+  const chatTimes: number[] = [];
+  for (const call of stack.slack?.calls ?? []) {
+    calls[call.method] = (calls[call.method] ?? 0) + 1;
+    if (call.method.startsWith('chat.')) chatTimes.push(call.time);
+  }
+  const firstCall = chatTimes.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+  const lastCall = chatTimes.reduce((a, b) => Math.max(a, b), 0);
+  const rate = (from: number, to: number) => (to > from ? Math.round((chatTimes.filter((t) => t >= from && t < to).length / ((to - from) / 1_000)) * 10) / 10 : 0);
+  const messages: Record<string, number> = {};
+  let first = Number.POSITIVE_INFINITY;
+  let last = 0;
+  for (const message of stack.slack?.messages() ?? []) {
+    const kind = /:([a-z]+\.[a-z]+)\|/.exec(postKeyOf(message.params) ?? '')?.[1] ?? 'other';
+    messages[kind] = (messages[kind] ?? 0) + 1;
+    first = Math.min(first, message.postedAt);
+    last = Math.max(last, message.postedAt);
+  }
+  const total = Object.values(messages).reduce((a, b) => a + b, 0);
+  const outbox = await outboxByStatus(stack.database.db);
+  return {
+    calls,
+    messages,
+    postsPerSecond: total > 1 ? Math.round((total / Math.max(1, last - first)) * 10_000) / 10 : 0,
+    lastPostAfterS: total > 0 ? Math.round((last - started) / 100) / 10 : 0,
+    callsPerSecond: { whileConsuming: rate(firstCall, lastCommit), afterConsuming: rate(lastCommit, lastCall + 1) },
+    outbox,
+  };
+}
+
 export function postKeyOf(params: Readonly<Record<string, unknown>>): string | null {
   const metadata = params.metadata as { event_payload?: { post_key?: unknown } } | undefined;
   const key = metadata?.event_payload?.post_key;
@@ -235,6 +303,10 @@ function latencyMarkdown(r: LatencyResult): string {
         row('commit → Slack post', r.commitToSlackPost),
       ],
     ),
+    '',
+    `Slack: ${formatNumber(r.slack.postsPerSecond, 1)} messages/s (calls/s ${r.slack.callsPerSecond.whileConsuming} while the consumer commits, ${r.slack.callsPerSecond.afterConsuming} after), last post ${formatNumber(r.slack.lastPostAfterS, 1)} s after the first put; ` +
+      `messages ${JSON.stringify(r.slack.messages)}; calls ${JSON.stringify(r.slack.calls)}; outbox at the end ${JSON.stringify(r.slack.outbox)}`,
+    `CPU: ${JSON.stringify(r.cpu.byGroup)} s over ${formatNumber(r.cpu.seconds, 1)} s; machine busy ${formatNumber(r.cpu.machineBusy * 100)} % of ${r.cpu.cores} cores`,
     '',
     ...r.notes.map((note) => `- ${note}`),
   ].join('\n');
