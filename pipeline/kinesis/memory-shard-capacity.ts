@@ -16,9 +16,9 @@ const Headroom = 0.85;
 
 /**
  * How many shards this process can hold without running out of heap: each holds up to (in flight + 2) batches of
- * records (read ahead, one committing, one in its sink phase) and its evaluation-state cache. The launcher gives the process a small heap by default (bin/node-flags.mjs),
- * so a worker that took every shard of a wide stream would crash on out-of-memory; capped, it leaves the rest to
- * other workers and says so.
+ * records (read ahead, one committing, one in its sink phase) and its evaluation-state cache. The launcher gives the
+ * process a small heap by default (bin/node-flags.mjs), so a worker that took every shard of a wide stream would
+ * crash on out-of-memory; capped, it leaves the rest to other workers and says so.
  *
  * @example
  * memoryShardCapacity({ batchLimit: 2_000, maxInFlight: 1, stateCacheSize: 20_000 }, 216 * 2 ** 20) // 4
