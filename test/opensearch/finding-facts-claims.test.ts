@@ -14,6 +14,8 @@ import { FindingFactsSync } from '../../pipeline/sinks/opensearch/finding-facts-
 import type { FindingFactsColumns, FindingFactsSyncSummary } from '../../pipeline/sinks/opensearch/finding-facts-sync.ts';
 import type { Database, FindingsTable } from '../../pipeline/store/database-schema.ts';
 import { ensureOpenSearch } from '../support/opensearch.ts';
+import { openDatabase } from '../../pipeline/store/open-database.ts';
+import { migrateToLatest } from '../../pipeline/store/migrate.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import type { TestDatabase } from '../support/postgres.ts';
 import { insertFindings, makeFinding } from '../sla/sla-fixtures.ts';
@@ -264,4 +266,28 @@ describe('finding facts sync: no findings row stays locked during the OpenSearch
     // Released at once: the next pass does not wait for the lease to run out.
     expect(await gatedSync().syncOnce(signal)).toEqual({ synced: 1, failed: 0 });
   });
+
+  it('claims and settles on PGlite (the embedded database) too', async () => {
+    const embedded = await openDatabase({});
+    try {
+      await migrateToLatest(embedded.db);
+      await insertFindings(embedded.db, [makeFinding({ findingId: 'embedded-1', resourceId: 'embedded-1', openedAt: T0, deadline: T0 + 24 * H })]);
+      await embedded.db.updateTable('findings').set({ escalated_at: new Date(T0 + 25 * H) }).where('finding_id', '=', 'embedded-1').execute();
+      await assert.transport.request({ method: 'PUT', path: `/${prefix}-findings/_doc/embedded-1`, body: { findingId: 'embedded-1', status: 'open' }, querystring: { refresh: 'true' } });
+      const config = openSearchConfigFromSettings(loadSettings({ OPENSEARCH_URL: url, OPENSEARCH_INDEX_PREFIX: prefix }))!;
+      const sync = new FindingFactsSync({ client: createOpenSearchClient(config), config, db: embedded.db, logger, clock });
+      syncs.push(sync);
+      expect(await sync.syncOnce(signal)).toEqual({ synced: 1, failed: 0 });
+      const row = await embedded.db
+        .withTables<{ findings: FindingsTable & FindingFactsColumns }>()
+        .selectFrom('findings')
+        .select(['facts_dirty', 'facts_claimed_until', 'facts_version'])
+        .executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ facts_dirty: false, facts_claimed_until: null });
+      expect(Number(row.facts_version)).toBe(1);
+      expect(await doc('embedded-1')).toMatchObject({ escalated: true });
+    } finally {
+      await embedded.close();
+    }
+  }, 60_000);
 });
