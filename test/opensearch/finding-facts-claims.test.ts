@@ -267,6 +267,38 @@ describe('finding facts sync: no findings row stays locked during the OpenSearch
     expect(await gatedSync().syncOnce(signal)).toEqual({ synced: 1, failed: 0 });
   });
 
+  it('counts every mark in facts_version, and marks a finding already marked only while it is claimed (migration 0009)', async () => {
+    await insertFindings(database.db, [makeFinding({ findingId: 'count-1', resourceId: 'count-1', openedAt: T0, deadline: T0 + 24 * H })]);
+    await database.db
+      .insertInto('evaluations')
+      .values({
+        evaluation_key: 'key-count-1', account_id: '111122223333', region: 'us-east-1', rule: 'r', resource_type: 'AWS::S3::Bucket', resource_id: 'count-1',
+        compliance: 'NON_COMPLIANT', ordering_time: new Date(T0), event_id: 'c0', in_scope: true, open_finding_id: 'count-1',
+      })
+      .execute();
+    const version = async () => Number((await facts.selectFrom('findings').select('facts_version').where('finding_id', '=', 'count-1').executeTakeFirstOrThrow()).facts_version);
+    // A facts change (findings trigger): marked, counted.
+    await database.db.updateTable('findings').set({ escalated_at: new Date(T0 + 25 * H) }).where('finding_id', '=', 'count-1').execute();
+    expect(await version()).toBe(1);
+    // Marked by hand (no count of its own): counted once; a statement that counts its mark is not counted twice.
+    await facts.updateTable('findings').set({ facts_dirty: false }).where('finding_id', '=', 'count-1').execute();
+    await facts.updateTable('findings').set({ facts_dirty: true }).where('finding_id', '=', 'count-1').execute();
+    expect(await version()).toBe(2);
+    await facts.updateTable('findings').set({ facts_dirty: false }).where('finding_id', '=', 'count-1').execute();
+    await sql`update findings set facts_dirty = true, facts_version = facts_version + 1 where finding_id = 'count-1'`.execute(database.db);
+    expect(await version()).toBe(3);
+    // Unrelated writes and the sync's own bookkeeping count nothing.
+    await facts.updateTable('findings').set({ annotation: 'x', facts_tried_at: new Date(), facts_claimed_until: null }).where('finding_id', '=', 'count-1').execute();
+    expect(await version()).toBe(3);
+    // A newer result on a finding already marked and not claimed: nothing to add (no pass has read its facts).
+    await database.db.updateTable('evaluations').set({ event_id: 'c1' }).where('evaluation_key', '=', 'key-count-1').execute();
+    expect(await version()).toBe(3);
+    // The same while a pass holds it: counted, so that pass cannot clear the mark.
+    await facts.updateTable('findings').set({ facts_claimed_until: sql<Date>`now() + interval '1 minute'` }).where('finding_id', '=', 'count-1').execute();
+    await database.db.updateTable('evaluations').set({ event_id: 'c2' }).where('evaluation_key', '=', 'key-count-1').execute();
+    expect(await version()).toBe(4);
+  });
+
   it('claims and settles on PGlite (the embedded database) too', async () => {
     const embedded = await openDatabase({});
     try {
