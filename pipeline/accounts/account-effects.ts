@@ -94,9 +94,11 @@ export async function applyAccountEffects(runtime: Pick<Runtime, 'database' | 'a
   let reassigned = 0;
   const values = accounts.map((a) => sql`(${a.id}, ${a.owner}, ${a.slackChannel ?? ''}, ${a.name})`);
   if (values.length > 0) {
-    // facts_dirty (migration 0004): the finding facts sync writes the new owner and name onto the OpenSearch document.
+    // facts_dirty (migration 0004): the finding facts sync writes the new owner and name onto the OpenSearch document;
+    // facts_version (0009) tells a sync pass in flight that its owner and name are stale.
     const result = await sql`
-      update findings f set owner = v.owner, slack_channel = v.channel, account_name = v.name, updated_at = now(), facts_dirty = true, facts_tried_at = null
+      update findings f set owner = v.owner, slack_channel = v.channel, account_name = v.name, updated_at = now(),
+        facts_dirty = true, facts_tried_at = null, facts_version = f.facts_version + 1
       from (values ${sql.join(values)}) as v(account_id, owner, channel, name)
       where f.account_id = v.account_id and f.status = 'open' and v.channel <> ''
         and (f.owner <> v.owner or f.slack_channel <> v.channel or f.account_name <> v.name)`.execute(db);

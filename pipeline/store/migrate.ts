@@ -8,6 +8,7 @@ import * as unambiguousKeys from './migrations/0005-unambiguous-keys.ts';
 import * as streamIdentityAndClaims from './migrations/0006-stream-identity-and-claims.ts';
 import * as accountsAndReconcile from './migrations/0007-accounts-and-reconcile.ts';
 import * as consoleIndexes from './migrations/0008-console-indexes.ts';
+import * as findingFactsClaims from './migrations/0009-finding-facts-claims.ts';
 
 /** Migrations are compiled in (no file-system scan), so the CLI works from any directory and in bundles. */
 export const Migrations: Record<string, Migration> = {
@@ -19,6 +20,7 @@ export const Migrations: Record<string, Migration> = {
   '0006-stream-identity-and-claims': streamIdentityAndClaims,
   '0007-accounts-and-reconcile': accountsAndReconcile,
   '0008-console-indexes': consoleIndexes,
+  '0009-finding-facts-claims': findingFactsClaims,
 };
 
 class InCodeMigrations implements MigrationProvider {

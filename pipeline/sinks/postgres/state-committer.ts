@@ -276,7 +276,8 @@ async function insertDeadLetters(trx: Transaction<Database>, source: string, let
  * The sink replaced these documents whole: with no escalation and exception facts, and with the owner and account
  * name the writer's enrichment had. The triggers of 0004 marked the facts at the state commit, but a facts sync pass
  * may have run before the documents were replaced; and an accounts sync may have moved the owner in Postgres after
- * this writer's registry was read. Either way the finding is marked again for the facts sync.
+ * this writer's registry was read. Either way the finding is marked again for the facts sync. A finding claimed by a
+ * sync pass is marked again too (migration 0009): that pass may have read its facts before this rewrite.
  */
 async function markRewrittenFindings(trx: Transaction<Database>, rewritten: readonly RewrittenFinding[]): Promise<void> {
   if (rewritten.length === 0) return;
@@ -285,10 +286,10 @@ async function markRewrittenFindings(trx: Transaction<Database>, rewritten: read
   for (const finding of rewritten) last.set(finding.findingId, finding);
   const sorted = [...last.values()].sort((a, b) => (a.findingId < b.findingId ? -1 : a.findingId > b.findingId ? 1 : 0));
   await sql`
-    update findings f set facts_dirty = true, facts_tried_at = null
+    update findings f set facts_dirty = true, facts_tried_at = null, facts_version = f.facts_version + 1
     from unnest(${sorted.map((f) => f.findingId)}::text[], ${sorted.map((f) => f.owner)}::text[], ${sorted.map((f) => f.accountName)}::text[])
       as v(finding_id, owner, account_name)
-    where f.finding_id = v.finding_id and f.facts_dirty = false
+    where f.finding_id = v.finding_id and (f.facts_dirty = false or f.facts_claimed_until is not null)
       and (f.escalated_at is not null or f.exception_id is not null or f.reminder_count > 0
         or f.owner is distinct from v.owner or f.account_name is distinct from v.account_name)`.execute(trx);
 }
