@@ -23,6 +23,8 @@ export interface ShardWorkerOptions {
   readonly pollIntervalMs: number;
   readonly logger: Logger;
   readonly onBatch?: (shardId: string, summary: BatchSummary, lagMs: number) => void;
+  /** Between rewinds (default: RewindBackoff, full jitter); a test passes one with a fixed jitter to read its delays. */
+  readonly backoff?: Backoff;
 }
 
 interface FetchedBatch {
@@ -51,10 +53,11 @@ export class ShardWorker {
   /** Arrival of the first record of each batch read and not yet committed, in read order. */
   #inFlight: { readonly last: string; readonly arrival: number | null }[] = [];
   /** Between rewinds after failures; a committed batch resets it, so an old bad spell does not slow the next one. */
-  readonly #backoff = new Backoff(RewindBackoff);
+  readonly #backoff: Backoff;
 
   constructor(options: ShardWorkerOptions) {
     this.#o = options;
+    this.#backoff = options.backoff ?? new Backoff(RewindBackoff);
     this.#position = options.lease.checkpoint;
   }
 

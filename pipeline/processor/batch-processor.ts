@@ -74,8 +74,6 @@ export class BatchProcessor {
   readonly #deps: ProcessorDependencies;
   readonly #chain: ProcessorDependencies['chain'];
   readonly #rewinds: RewindCounter;
-  /** A `commitAhead` failed since the last rewind, while the batch before it may still settle. */
-  #aheadFailed = false;
 
   constructor(deps: ProcessorDependencies) {
     this.#deps = deps;
@@ -101,7 +99,7 @@ export class BatchProcessor {
     }
     try {
       const summary = await this.#settle({ shardId, checkpoint, source, signal, returnDeadLetters: options.returnDeadLetters ?? false }, records, isolate);
-      this.#rewinds.succeeded();
+      this.#rewinds.succeeded(records);
       return summary;
     } catch (error) {
       this.#deps.metrics?.batchFailures.inc({ shard: shardId });
@@ -139,7 +137,6 @@ export class BatchProcessor {
         return 'isolate';
       }
       this.#failed(shardId, records, error, signal);
-      this.#aheadFailed = true;
       throw error;
     }
     this.#learn(part);
@@ -147,8 +144,9 @@ export class BatchProcessor {
       settle: async () => {
         try {
           const summary = await this.#sinkPart(batch, part);
-          // Unless the batch after this one just failed: its failures count towards isolating it.
-          if (!this.#aheadFailed) this.#rewinds.succeeded();
+          // This batch's count only: the batch after it may have failed already, or fail again after a rewind, and
+          // each of its failures counts towards isolating it whichever of the two ends first.
+          this.#rewinds.succeeded(records);
           return summary;
         } catch (error) {
           this.#failed(shardId, records, error, signal);
@@ -162,7 +160,6 @@ export class BatchProcessor {
 
   /** The shard rewinds to its checkpoint after a failure of `commitAhead` or a sink phase: the stages forget what they learnt. */
   rewound(): void {
-    this.#aheadFailed = false;
     this.#forget();
   }
 
