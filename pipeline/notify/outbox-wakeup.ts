@@ -11,3 +11,12 @@ export const OutboxWakeupChannel = 'driftwatch_outbox';
 export async function wakeOutbox(trx: Kysely<any>): Promise<void> {
   await sql`select pg_notify(${OutboxWakeupChannel}, '')`.execute(trx);
 }
+
+/**
+ * Wakes the notifiers now, in a transaction of its own, for a caller whose intents are already committed. A NOTIFY
+ * holds Postgres's one notify-queue lock until its transaction's commit is flushed; this transaction carries no data,
+ * so it commits asynchronously (`synchronous_commit` off for it alone) and holds that lock for no WAL flush.
+ */
+export async function wakeOutboxAfterCommit(db: Kysely<any>): Promise<void> {
+  await sql`select set_config('synchronous_commit', 'off', true), pg_notify(${OutboxWakeupChannel}, '')`.execute(db);
+}

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxListener, OutboxListenerApplicationName } from '../../pipeline/notify/outbox-listener.ts';
-import { wakeOutbox } from '../../pipeline/notify/outbox-wakeup.ts';
+import { wakeOutbox, wakeOutboxAfterCommit } from '../../pipeline/notify/outbox-wakeup.ts';
 import { complianceEvent } from '../support/events.ts';
 import { Rules, SlackHarness, T0, nextEventId } from './slack/slack-harness.ts';
 
@@ -76,6 +77,27 @@ describe('outbox wake-up: LISTEN/NOTIFY from the state commit to the notifier', 
       await running;
     }
     expect(listener.listening).toBe(false);
+  });
+
+  it('wakes after a commit in a transaction of its own, asynchronously committed, leaving the session as it was', async () => {
+    const listener = new OutboxListener({ connectionString: h.database.url, logger: pino({ level: 'silent' }) });
+    // One connection: the statement after the wake-up runs in the same session.
+    const single = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: h.database.url, max: 1 }) }) });
+    const stop = new AbortController();
+    const running = listener.run(stop.signal);
+    try {
+      expect(await eventually(() => listener.listening)).toBe(true);
+      listener.consume();
+      await wakeOutboxAfterCommit(single);
+      expect(await wokenWithin(listener, 2_000)).toBe(true);
+      // synchronous_commit was off for the wake-up's own transaction only.
+      const setting = await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(single);
+      expect(setting.rows[0]?.synchronous_commit).toBe('on');
+    } finally {
+      stop.abort();
+      await running;
+      await single.destroy();
+    }
   });
 
   it('a commit is posted within seconds although the poll interval is 60 s', async () => {

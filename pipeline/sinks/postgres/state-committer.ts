@@ -19,7 +19,7 @@ import type { SqlValue } from './multi-row-insert.ts';
 import type { CommitResult, RewrittenFinding, StateCommit, StateSettle } from './state-commit.ts';
 import type { ShardCheckpoint } from '../../types/shard-checkpoint.ts';
 import { StateConflictError } from './state-conflict-error.ts';
-import { wakeOutbox } from '../../notify/outbox-wakeup.ts';
+import { wakeOutboxAfterCommit } from '../../notify/outbox-wakeup.ts';
 
 /** What the Slack notifier is asked to do, written beside the finding change (transactional outbox). */
 export interface NotificationIntent {
@@ -59,6 +59,15 @@ export class StateCommitter {
   }
 
   async commit(commit: StateCommit): Promise<CommitResult> {
+    const result = await this.#commitInTransaction(commit);
+    // After the commit, not in it: a NOTIFY holds Postgres's one notify-queue lock from its pre-commit until the commit
+    // is flushed, so every shard's commit (each a WAL flush) would wait for the others'. A wake-up lost here (the
+    // connection dropped just after the commit) costs one poll interval of the notifier, not an alert.
+    if (result.notifications > 0) await wakeOutboxAfterCommit(this.#db).catch(() => undefined);
+    return result;
+  }
+
+  #commitInTransaction(commit: StateCommit): Promise<CommitResult> {
     return this.#db.transaction().execute(async (trx) => {
       if (commit.checkpoint && commit.checkpointMode === 'verify') await verifyLease(trx, commit.checkpoint);
       const items = commit.tracked;
@@ -135,7 +144,6 @@ export class StateCommitter {
         rows: intents.map((intent) => [`${intent.finding.findingId}:${intent.kind}`, intent.finding.findingId, intent.kind, JSON.stringify(intent)]),
         tail: 'on conflict do nothing',
       });
-      if (intents.length > 0) await wakeOutbox(trx);
       const deadLetters = await insertDeadLetters(trx, commit.source, commit.deadLetters);
       if (commit.checkpoint && commit.checkpointMode !== 'verify') await moveCheckpoint(trx, commit.checkpoint);
       let opened = 0;
