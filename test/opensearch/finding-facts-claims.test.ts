@@ -112,6 +112,17 @@ describe('finding facts sync: no findings row stays locked during the OpenSearch
     return sync;
   }
 
+  /** The evaluation row of an open finding (key `key-<findingId>`): a newer result on it fires the 0005/0009 trigger. */
+  async function openEvaluation(findingId: string, eventId: string): Promise<void> {
+    await database.db
+      .insertInto('evaluations')
+      .values({
+        evaluation_key: `key-${findingId}`, account_id: '111122223333', region: 'us-east-1', rule: 'r', resource_type: 'AWS::S3::Bucket', resource_id: findingId,
+        compliance: 'NON_COMPLIANT', ordering_time: new Date(T0), event_id: eventId, in_scope: true, open_finding_id: findingId,
+      })
+      .execute();
+  }
+
   /** Open findings with an escalation (so marked), and their documents indexed without facts, as the sink writes them. */
   async function escalatedFindings(ids: readonly string[]): Promise<void> {
     await insertFindings(database.db, ids.map((findingId) => makeFinding({ findingId, resourceId: findingId, openedAt: T0, deadline: T0 + 24 * H })));
@@ -183,13 +194,7 @@ describe('finding facts sync: no findings row stays locked during the OpenSearch
 
   it('keeps the mark of a change committed while the pass is in flight, and the next pass applies it', async () => {
     await escalatedFindings(['race-reminded', 'race-rewritten', 'race-owner', 'race-quiet']);
-    await database.db
-      .insertInto('evaluations')
-      .values({
-        evaluation_key: 'key-race-rewritten', account_id: '111122223333', region: 'us-east-1', rule: 'r', resource_type: 'AWS::S3::Bucket', resource_id: 'race-rewritten',
-        compliance: 'NON_COMPLIANT', ordering_time: new Date(T0), event_id: 'e1', in_scope: true, open_finding_id: 'race-rewritten',
-      })
-      .execute();
+    await openEvaluation('race-rewritten', 'e1');
     const sync = gatedSync();
     gate.close();
     const pass = sync.syncOnce(signal);
@@ -269,13 +274,7 @@ describe('finding facts sync: no findings row stays locked during the OpenSearch
 
   it('counts every mark in facts_version, and marks a finding already marked only while it is claimed (migration 0009)', async () => {
     await insertFindings(database.db, [makeFinding({ findingId: 'count-1', resourceId: 'count-1', openedAt: T0, deadline: T0 + 24 * H })]);
-    await database.db
-      .insertInto('evaluations')
-      .values({
-        evaluation_key: 'key-count-1', account_id: '111122223333', region: 'us-east-1', rule: 'r', resource_type: 'AWS::S3::Bucket', resource_id: 'count-1',
-        compliance: 'NON_COMPLIANT', ordering_time: new Date(T0), event_id: 'c0', in_scope: true, open_finding_id: 'count-1',
-      })
-      .execute();
+    await openEvaluation('count-1', 'c0');
     const version = async () => Number((await facts.selectFrom('findings').select('facts_version').where('finding_id', '=', 'count-1').executeTakeFirstOrThrow()).facts_version);
     // A facts change (findings trigger): marked, counted.
     await database.db.updateTable('findings').set({ escalated_at: new Date(T0 + 25 * H) }).where('finding_id', '=', 'count-1').execute();
