@@ -1,6 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../pipeline/config/load-settings.ts';
 import { KinesisConsumer } from '../../pipeline/kinesis/kinesis-consumer.ts';
@@ -16,6 +14,7 @@ import { startLocalKinesis } from '../support/kinesis.ts';
 import type { LocalKinesis } from '../support/kinesis.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import type { TestDatabase } from '../support/postgres.ts';
+import { capturedLogger } from '../support/captured-logger.ts';
 
 const BatchSize = 5;
 const RewindLimit = 3;
@@ -93,15 +92,7 @@ describe('a batch whose commit keeps failing while the batch before it is in its
   let runtime: Runtime;
   const interleaving = new Interleaving();
   const lines: { msg: string; failures?: number }[] = [];
-  const logger = pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(JSON.parse(chunk.toString()) as { msg: string; failures?: number });
-        done();
-      },
-    }),
-  );
+  const logger = capturedLogger(lines);
 
   beforeAll(async () => {
     kinesis = await startLocalKinesis();

@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../pipeline/config/load-settings.ts';
@@ -15,6 +14,7 @@ import { startLocalKinesis } from '../support/kinesis.ts';
 import type { LocalKinesis } from '../support/kinesis.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import type { TestDatabase } from '../support/postgres.ts';
+import { capturedLogger } from '../support/captured-logger.ts';
 
 /**
  * A sink that refuses, as a whole and for good, every write holding one particular event (like a `_bulk` request
@@ -47,15 +47,7 @@ describe('a record that keeps failing its batch (issue 9)', () => {
   beforeAll(async () => {
     kinesis = await startLocalKinesis();
     database = await createTestDatabase();
-    const logger = pino(
-      { level: 'info' },
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(JSON.parse(chunk.toString()) as { msg: string });
-          done();
-        },
-      }),
-    );
+    const logger = capturedLogger(lines);
     runtime = await createRuntime(loadSettings({ DATABASE_URL: database.url, KINESIS_ENDPOINT: kinesis.endpoint }), logger, { sinks: [sink], metrics });
   });
 

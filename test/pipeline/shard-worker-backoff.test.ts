@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../pipeline/config/load-settings.ts';
@@ -14,6 +13,7 @@ import { startLocalKinesis } from '../support/kinesis.ts';
 import type { LocalKinesis } from '../support/kinesis.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import type { TestDatabase } from '../support/postgres.ts';
+import { capturedLogger } from '../support/captured-logger.ts';
 
 const BatchSize = 5;
 // The first batch's commit fails this many times before it goes through; then the second batch's commit fails once.
@@ -64,15 +64,7 @@ describe('the shard worker backs off between rewinds and starts again from the b
     const backoff = new Backoff({ baseMs: BaseMs, maxMs: 60_000 }, () => 1);
     const stop = new AbortController();
     const settled: string[] = [];
-    const logger = pino(
-      { level: 'info' },
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(JSON.parse(chunk.toString()) as { msg: string; retryInMs?: number });
-          done();
-        },
-      }),
-    );
+    const logger = capturedLogger(lines);
     const worker = new ShardWorker({
       client: kinesis.client,
       streamName: 'backoff',
