@@ -6,6 +6,7 @@ import type { EvaluationState, Finding } from './finding.ts';
 import type { SlaPolicy } from './sla-policy.ts';
 import type { EvaluationStateStore } from './evaluation-state-store.ts';
 import { openFinding } from './open-finding.ts';
+import { StateCache } from './state-cache.ts';
 import type { TrackedEvent } from './tracked-event.ts';
 
 export interface TrackOptions {
@@ -23,14 +24,13 @@ export class TrackStage implements Stage<EnrichedEvent, TrackedEvent> {
   readonly name = 'track';
   readonly #store: EvaluationStateStore;
   readonly #sla: SlaPolicy;
-  readonly #capacity: number;
-  readonly #cache = new Map<string, EvaluationState | null>();
+  readonly #cache: StateCache<EvaluationState | null>;
 
   constructor(options: TrackOptions) {
     this.#store = options.store;
     this.#sla = options.sla;
     // ~0.7 KB per state with its open finding: the default keeps a shard's cache near 15 MB.
-    this.#capacity = options.cacheCapacity ?? 20_000;
+    this.#cache = new StateCache(options.cacheCapacity ?? 20_000);
   }
 
   process(batch: Batch<EnrichedEvent>, signal: AbortSignal): StageOutput<TrackedEvent> {
@@ -64,7 +64,7 @@ export class TrackStage implements Stage<EnrichedEvent, TrackedEvent> {
     const kept: Item<TrackedEvent>[] = new Array(batch.items.length);
     let i = 0;
     for (const item of batch.items) kept[i++] = { origin: item.origin, value: this.apply(item.value) };
-    this.#evictOverCapacity();
+    this.#cache.rotate();
     return { kept, dropped: [], rejected: [] };
   }
 
@@ -76,11 +76,7 @@ export class TrackStage implements Stage<EnrichedEvent, TrackedEvent> {
   apply(event: EnrichedEvent): TrackedEvent {
     const key = event.evaluationKey;
     const tracked = applyEvent(this.#cache.get(key) ?? null, event, this.#openFinding);
-    if (tracked.state) {
-      // Delete first so insertion order is recency order for eviction.
-      this.#cache.delete(key);
-      this.#cache.set(key, tracked.state);
-    }
+    if (tracked.state) this.#cache.set(key, tracked.state);
     return tracked;
   }
 
@@ -94,26 +90,14 @@ export class TrackStage implements Stage<EnrichedEvent, TrackedEvent> {
 
   /** After a commit: what Postgres holds for keys whose cached state turned out to be behind. */
   committed(batch: CommittedBatch): void {
-    for (const [key, state] of batch.refreshed) {
-      this.#cache.delete(key);
-      this.#cache.set(key, state);
-    }
-    this.#evictOverCapacity();
+    // No rotation here: a batch whose keys were looked up may still be waiting for the store (overlapped batches).
+    for (const [key, state] of batch.refreshed) this.#cache.set(key, state);
   }
 
   readonly #openFinding = (event: EnrichedEvent): Finding => this.#open(event);
 
   #open(event: EnrichedEvent): Finding {
     return openFinding(event, findingIdOf(event.evaluationKey, event.eventId), this.#sla.deadline(event.orderingTime, event.severity));
-  }
-
-  #evictOverCapacity(): void {
-    let excess = this.#cache.size - this.#capacity;
-    if (excess <= 0) return;
-    for (const key of this.#cache.keys()) {
-      if (excess-- <= 0) break;
-      this.#cache.delete(key);
-    }
   }
 }
 

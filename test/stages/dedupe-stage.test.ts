@@ -88,27 +88,37 @@ describe('DedupeStage', () => {
     expect(index.queries).toEqual([]);
   });
 
-  it('forgets the oldest remembered ids beyond its capacity', async () => {
-    const stage = new DedupeStage({ recentCapacity: 2 });
-    stage.committed({ eventIds: ['a', 'b', 'c'], refreshed: new Map() });
-    expect((await run(stage, ['a', 'b', 'c'])).kept).toEqual(['a']);
+  it('forgets the oldest remembered ids, a generation at a time, beyond its capacity', async () => {
+    const stage = new DedupeStage({ recentCapacity: 4 });
+    stage.committed({ eventIds: ['a', 'b', 'c', 'd', 'e'], refreshed: new Map() });
+    expect((await run(stage, ['a', 'b', 'c', 'd', 'e'])).kept).toEqual(['a', 'b']);
   });
 });
 
 describe('RecentIds', () => {
   it.each([
-    { capacity: 3, added: ['a', 'b', 'c'], present: ['a', 'b', 'c'], absent: [] },
-    { capacity: 3, added: ['a', 'b', 'c', 'd'], present: ['b', 'c', 'd'], absent: ['a'] },
-    { capacity: 2, added: ['a', 'b', 'c', 'd', 'e'], present: ['d', 'e'], absent: ['a', 'b', 'c'] },
-    // Adding a present id again neither grows the set nor evicts anything.
-    { capacity: 3, added: ['a', 'b', 'c', 'a', 'a'], present: ['a', 'b', 'c'], absent: [] },
+    { capacity: 4, added: ['a', 'b', 'c'], present: ['a', 'b', 'c'], absent: [] },
+    // The young generation {c, d} filled up and became the old one: {a, b} went as a whole.
+    { capacity: 4, added: ['a', 'b', 'c', 'd', 'e'], present: ['c', 'd', 'e'], absent: ['a', 'b'] },
+    // An id seen again is remembered as recent again (it moves to the young generation).
+    { capacity: 4, added: ['a', 'b', 'c', 'a'], present: ['c', 'a'], absent: ['b'] },
+    { capacity: 4, added: ['a', 'a', 'a'], present: ['a'], absent: [] },
     { capacity: 1, added: ['a', 'b'], present: ['b'], absent: ['a'] },
   ])('capacity $capacity after adding $added', ({ capacity, added, present, absent }) => {
     const ids = new RecentIds(capacity);
     for (const id of added) ids.add(id);
-    expect(ids.size).toBe(present.length);
     for (const id of present) expect(ids.has(id)).toBe(true);
     for (const id of absent) expect(ids.has(id)).toBe(false);
+  });
+
+  it('always remembers the last capacity/2 ids and never holds more than the capacity', () => {
+    const capacity = 10;
+    const ids = new RecentIds(capacity);
+    for (let n = 1; n <= 100; n++) {
+      ids.add(`id-${n}`);
+      expect(ids.size).toBeLessThanOrEqual(capacity);
+      for (let back = 0; back < Math.min(n, capacity / 2); back++) expect(ids.has(`id-${n - back}`)).toBe(true);
+    }
   });
 
   it('clear() empties it', () => {
