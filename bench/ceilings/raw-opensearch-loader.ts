@@ -3,6 +3,11 @@ import { buildBulkRequests } from '../../pipeline/sinks/opensearch/bulk-request.
 import { installOpenSearchIndices } from '../../pipeline/sinks/opensearch/install-opensearch-indices.ts';
 import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
 
+/** When a load may start its clock: loads run together wait for one another, so both clocks cover the same time. */
+export interface LoadStart {
+  readonly ready?: () => Promise<void>;
+}
+
 export interface RawLoad {
   readonly events: number;
   readonly seconds: number;
@@ -14,7 +19,13 @@ export interface RawLoad {
  * its default request size), POSTed with plain fetch, one lane per shard in parallel, into a fresh index prefix
  * with the product's templates. Every item must be stored (409: a newer finding version is, as the sink counts it).
  */
-export async function rawOpenSearchLoad(url: string, indexPrefix: string, lanes: readonly (readonly TrackedEvent[][])[], maxBytes: number): Promise<RawLoad> {
+export async function rawOpenSearchLoad(
+  url: string,
+  indexPrefix: string,
+  lanes: readonly (readonly TrackedEvent[][])[],
+  maxBytes: number,
+  options: LoadStart = {},
+): Promise<RawLoad> {
   const client = new Client({ node: url });
   try {
     await installOpenSearchIndices(client, {
@@ -30,6 +41,7 @@ export async function rawOpenSearchLoad(url: string, indexPrefix: string, lanes:
   // Bodies are built before the clock starts: this measures OpenSearch, not JSON.stringify.
   const bodies = lanes.map((batches) => batches.flatMap((batch) => buildBulkRequests(batch, { indexPrefix, maxBytes }).map((request) => request.body)));
   const events = lanes.reduce((sum, batches) => sum + batches.reduce((n, batch) => n + batch.length, 0), 0);
+  await options.ready?.();
   const started = performance.now();
   await Promise.all(
     bodies.map(async (lane) => {

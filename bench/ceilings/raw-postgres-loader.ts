@@ -2,7 +2,7 @@ import pg from 'pg';
 import { findingRow } from '../../pipeline/sinks/postgres/state-committer.ts';
 import type { Finding } from '../../stages/track/finding.ts';
 import type { TrackedEvent } from '../../stages/track/tracked-event.ts';
-import type { RawLoad } from './raw-opensearch-loader.ts';
+import type { LoadStart, RawLoad } from './raw-opensearch-loader.ts';
 
 type Row = readonly unknown[];
 
@@ -15,7 +15,7 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
  * intents), one connection per lane (shard) in parallel, into a freshly migrated database. No reads, no
  * compare-and-set, no lease check: the floor of what the commit costs the database.
  */
-export async function rawPostgresLoad(url: string, lanes: readonly (readonly TrackedEvent[][])[]): Promise<RawLoad> {
+export async function rawPostgresLoad(url: string, lanes: readonly (readonly TrackedEvent[][])[], options: LoadStart = {}): Promise<RawLoad> {
   const pool = new pg.Pool({ connectionString: url, max: lanes.length });
   // An idle connection ended by the server (the database dropped after the load) is not a failure of the load:
   // a query's own error still rejects it.
@@ -24,6 +24,7 @@ export async function rawPostgresLoad(url: string, lanes: readonly (readonly Tra
     // Rows are built before the clock starts: this measures Postgres, not row building.
     const work = lanes.map((batches) => batches.map(batchStatements));
     const events = lanes.reduce((sum, batches) => sum + batches.reduce((n, batch) => n + batch.length, 0), 0);
+    await options.ready?.();
     const started = performance.now();
     await Promise.all(
       work.map(async (batches) => {

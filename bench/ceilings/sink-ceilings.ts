@@ -18,6 +18,11 @@ export interface SinkCeilings {
   /** The slower of the two: what the pipeline, which needs both, could reach at best. */
   readonly ceilingEventsPerSecond: number;
   readonly limitedBy: 'opensearch' | 'postgres';
+  /**
+   * Both raw loads at once, as the pipeline must write them, each into a fresh index prefix or database: what the
+   * two sinks sustain together on this machine's cores (events/s = events / the longer of the two loads).
+   */
+  readonly together: { readonly openSearchSeconds: number; readonly postgresSeconds: number; readonly eventsPerSecond: number };
   readonly lanes: number;
   readonly batchSize: number;
 }
@@ -54,13 +59,47 @@ export async function measureSinkCeilings(options: { readonly events: number; re
   } finally {
     await database.drop().catch(() => undefined);
   }
+  progress('ceilings: both raw loads at once');
+  const together = await measureTogether(url, lanes);
   const limitedBy = openSearch.eventsPerSecond <= postgres.eventsPerSecond ? 'opensearch' : 'postgres';
   return {
     openSearch,
     postgres,
     ceilingEventsPerSecond: Math.min(openSearch.eventsPerSecond, postgres.eventsPerSecond),
     limitedBy,
+    together,
     lanes: options.shards,
     batchSize: BatchSize,
+  };
+}
+
+async function measureTogether(url: string, lanes: Parameters<typeof rawPostgresLoad>[1]): Promise<SinkCeilings['together']> {
+  const prefix = `dwceiling-${randomBytes(3).toString('hex')}`;
+  const database = await createTestDatabase();
+  try {
+    // Each load prepares (templates, connections, bodies) first; both clocks start when both are ready.
+    const ready = barrier(2);
+    const [openSearch, postgres] = await Promise.all([
+      rawOpenSearchLoad(url, prefix, lanes, BulkMaxBytes, { ready }),
+      rawPostgresLoad(database.url, lanes, { ready }),
+    ]);
+    const seconds = Math.max(openSearch.seconds, postgres.seconds);
+    return { openSearchSeconds: openSearch.seconds, postgresSeconds: postgres.seconds, eventsPerSecond: Math.round(openSearch.events / seconds) };
+  } finally {
+    await dropIndexPrefix(url, prefix).catch(() => undefined);
+    await database.drop().catch(() => undefined);
+  }
+}
+
+/** A function that resolves for every caller once `parties` callers have called it. */
+function barrier(parties: number): () => Promise<void> {
+  let arrived = 0;
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return () => {
+    if (++arrived >= parties) open();
+    return opened;
   };
 }

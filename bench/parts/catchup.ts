@@ -62,6 +62,8 @@ export interface CatchupResult {
   readonly ceilings: SinkCeilings;
   /** The pipeline's events/s as a share of the slower sink's. */
   readonly shareOfCeiling: number;
+  /** The pipeline's events/s as a share of both raw loads run at once (what the cores allow writing both sinks). */
+  readonly shareOfTogether: number;
   readonly goals: {
     readonly eventsPerSecond: 8_000;
     readonly speedup: 20;
@@ -106,6 +108,7 @@ export async function benchCatchup(options: CatchupOptions): Promise<BenchPart<C
     speedup: Number(speedup.toFixed(1)),
     ceilings,
     shareOfCeiling: Number(shareOfCeiling.toFixed(3)),
+    shareOfTogether: Number((pipeline.result.eventsPerSecond / ceilings.together.eventsPerSecond).toFixed(3)),
     goals: {
       eventsPerSecond: 8_000,
       speedup: 20,
@@ -289,6 +292,17 @@ function catchupMarkdown(r: CatchupResult): string {
         [`OpenSearch alone (raw _bulk of the same documents, ${c.lanes} lanes)`, '', c.openSearch.events, formatNumber(c.openSearch.seconds, 1), c.openSearch.eventsPerSecond, '', '', ''],
         [`Postgres alone (raw multi-row upserts of the same rows, ${c.lanes} lanes)`, '', c.postgres.events, formatNumber(c.postgres.seconds, 1), c.postgres.eventsPerSecond, '', '', ''],
         [`pipeline / slower sink (${c.limitedBy})`, '', '', '', `${formatNumber(r.shareOfCeiling * 100, 1)} %`, '', '≥ 80 %', r.goals.metShareOfCeiling ? 'yes' : 'NO'],
+        [
+          `both sinks at once (the two raw loads together: OpenSearch ${formatNumber(c.together.openSearchSeconds, 1)} s, Postgres ${formatNumber(c.together.postgresSeconds, 1)} s)`,
+          '',
+          c.openSearch.events,
+          formatNumber(Math.max(c.together.openSearchSeconds, c.together.postgresSeconds), 1),
+          c.together.eventsPerSecond,
+          '',
+          '',
+          '',
+        ],
+        ['pipeline / both sinks at once', '', '', '', `${formatNumber(r.shareOfTogether * 100, 1)} %`, '', '', ''],
       ],
     ),
     '',
