@@ -3,7 +3,8 @@
  * each record's whole text against a regular expression before decoding it: 8 % of the consumer's CPU in a catch-up
  * (npm run bench:catchup profile). Node's decoder skips characters that are not base64 instead of failing, so the
  * decoded length is checked instead: a padding error or a foreign character still throws, as the SDK's does (only
- * the URL-safe `-` and `_`, which Kinesis never sends, pass).
+ * the URL-safe `-` and `_`, which Kinesis never sends, pass). createKinesisClient installs it where the SDK decodes
+ * blobs (KinesisJsonDeserializer): the client's `base64Decoder` setting alone does not reach JSON responses.
  */
 export function decodeBase64(input: string): Uint8Array {
   if ((input.length * 3) % 4 !== 0) throw new TypeError('Incorrect padding on base64 string.');

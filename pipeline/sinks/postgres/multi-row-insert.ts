@@ -32,21 +32,49 @@ export async function multiRowInsert<R = unknown>(trx: Transaction<Database>, in
   const perStatement = Math.max(1, Math.min(MaxRows, Math.floor(MaxParameters / width)));
   const columns = insert.computed ? [...insert.columns, insert.computed.column] : insert.columns;
   const head = `insert into ${insert.table} (${columns.join(', ')}) values `;
+  const placeholders = placeholdersOf(width, perStatement, insert.computed?.sql);
   for (let start = 0; start < insert.rows.length; start += perStatement) {
-    const rows = insert.rows.slice(start, start + perStatement);
+    const end = Math.min(start + perStatement, insert.rows.length);
     const parameters: SqlValue[] = [];
-    const tuples: string[] = [];
-    for (const row of rows) {
-      const marks: string[] = [];
-      for (const value of row) {
-        parameters.push(value);
-        marks.push(`$${parameters.length}`);
-      }
-      if (insert.computed) marks.push(insert.computed.sql);
-      tuples.push(`(${marks.join(', ')})`);
-    }
-    const result = await trx.executeQuery<R>(CompiledQuery.raw(`${head}${tuples.join(', ')} ${insert.tail}`, parameters));
+    for (let row = start; row < end; row++) for (const value of insert.rows[row]!) parameters.push(value);
+    const text = `${head}${placeholders.text.slice(0, placeholders.ends[end - start - 1])} ${insert.tail}`;
+    const result = await trx.executeQuery<R>(CompiledQuery.raw(text, parameters));
     for (const row of result.rows) returned.push(row);
   }
   return returned;
+}
+
+interface Placeholders {
+  /** `($1, $2), ($3, $4), ...` for the most rows a statement takes. */
+  readonly text: string;
+  /** ends[n - 1]: the length of the first n tuples of `text`. */
+  readonly ends: readonly number[];
+}
+
+// Keyed by width and computed SQL: a handful of shapes, each built once.
+const placeholderCache = new Map<string, Placeholders>();
+
+/**
+ * The VALUES list of n rows is the first n tuples of the longest one, so it is built once per shape and sliced:
+ * writing thousands of `$n` marks per statement was a tenth of what the consumer allocated in `npm run bench:catchup`.
+ */
+function placeholdersOf(width: number, rows: number, computedSql: string | undefined): Placeholders {
+  const key = `${width}|${rows}|${computedSql ?? ''}`;
+  const cached = placeholderCache.get(key);
+  if (cached) return cached;
+  const tuples: string[] = [];
+  const ends: number[] = [];
+  let length = 0;
+  for (let row = 0; row < rows; row++) {
+    const marks: string[] = [];
+    for (let column = 1; column <= width; column++) marks.push(`$${row * width + column}`);
+    if (computedSql !== undefined) marks.push(computedSql);
+    const tuple = `${row === 0 ? '' : ', '}(${marks.join(', ')})`;
+    tuples.push(tuple);
+    length += tuple.length;
+    ends.push(length);
+  }
+  const placeholders = { text: tuples.join(''), ends };
+  placeholderCache.set(key, placeholders);
+  return placeholders;
 }
