@@ -1,9 +1,9 @@
 /**
  * The track stage's per-shard memory of evaluation states, forgotten a generation at a time: entries go into a young
  * map; once it holds half the capacity, `rotate()` (between batches) makes it the old map and drops the previous old
- * one whole. So it keeps at least the last capacity/2 keys used and about `capacity` at most, and a hit costs a
- * lookup and an insert: a Map kept in recency order took a delete and a re-insert per event, and walked deleted slots
- * to evict. Never rotated within a batch, so a key loaded for a batch stays until the batch is applied.
+ * one whole. So it keeps at least the last capacity/2 keys used and at most `capacity` plus two batches' keys, and a
+ * hit costs a lookup and an insert: a Map kept in recency order took a delete and a re-insert per event, and walked
+ * deleted slots to evict. Never rotated within a batch, so a key loaded for a batch stays until the batch is applied.
  */
 export class StateCache<V extends object | null> {
   readonly #generation: number;
