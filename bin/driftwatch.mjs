@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs the TypeScript sources directly through tsx: no build step between `npm ci` and `npx driftwatch`.
-import { DefaultNodeFlags, missingNodeFlags } from './node-flags.mjs';
+import { DefaultNodeFlags, launchEnv, missingNodeFlags } from './node-flags.mjs';
 
 // Supported: Node.js 22 and 24 LTS. An older Node still runs what it can, with one line saying so (instead of the AWS
 // SDK's multi-line notice from every client).
@@ -12,10 +12,11 @@ if (nodeMajor < 22) {
 
 // The process sizes its own heap (node-flags.mjs). V8 reads heap sizes only at start, so the launcher replaces itself
 // (same pid, same stdio: signals, supervisors and crash tests see one process) with node plus the missing flags.
-// Where process.execve does not exist (before Node 22.15, Windows) it runs with node's defaults.
+// Where process.execve does not exist (before Node 22.15, Windows) it runs with node's defaults. The restart also
+// bounds glibc's malloc arenas (launchEnv); with no flag missing, node is left alone, environment included.
 const flags = missingNodeFlags(process.env.DRIFTWATCH_NODE_FLAGS ?? DefaultNodeFlags, process.execArgv, process.env.NODE_OPTIONS);
 if (flags.length > 0 && typeof process.execve === 'function') {
-  process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], process.env);
+  process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], launchEnv(process.env));
 }
 
 const { register } = await import('tsx/esm/api');

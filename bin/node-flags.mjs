@@ -10,6 +10,19 @@
 export const DefaultNodeFlags = '--max-old-space-size=192 --max-semi-space-size=8';
 
 /**
+ * The environment the launcher restarts node with: MALLOC_ARENA_MAX=2 unless set. glibc gives threads that allocate
+ * (V8's GC helpers, libuv's pool, the main thread's socket and Buffer memory) arenas of their own, up to 8 per core,
+ * and memory freed in one arena is not reused by another: with 2 arenas the 1,000,000-event backlog peaked at 380 MiB
+ * instead of 415 MiB, at the same catch-up rate (npm run bench:memory). Other C libraries ignore the variable.
+ *
+ * @example
+ * launchEnv({ PATH: '/usr/bin' }) // { PATH: '/usr/bin', MALLOC_ARENA_MAX: '2' }
+ */
+export function launchEnv(env) {
+  return env.MALLOC_ARENA_MAX === undefined ? { ...env, MALLOC_ARENA_MAX: '2' } : env;
+}
+
+/**
  * The flags of `wanted` not already set by `execArgv` or `nodeOptions` (compared by name, `_` and `-` alike).
  *
  * @example

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DefaultNodeFlags } from '../../bin/node-flags.mjs';
+import { DefaultNodeFlags, launchEnv } from '../../bin/node-flags.mjs';
 import { createSyntheticOrg, generateTraffic } from '../../pipeline/demo/synthetic-org.ts';
 import type { Delivery } from '../../pipeline/demo/synthetic-org.ts';
 import { dropIndexPrefix, startLocalStack } from '../../test/support/local-stack.ts';
@@ -101,7 +101,8 @@ async function measure(stack: LocalStack, records: number, uniqueEvents: number,
     });
     // With no NODE_OPTIONS the consumer runs with the flags its launcher adds (bin/node-flags.mjs).
     const launcherFlags = process.env.DRIFTWATCH_NODE_FLAGS ?? DefaultNodeFlags;
-    return { nodeOptions: nodeOptions || `(default: the launcher's ${launcherFlags || 'none'})`, peakRssBytes: run.peakRssBytes, rssAtProgress, largestLoggedMemoryMiB: breakdown, run, met: run.peakRssBytes < GoalBytes };
+    const arenas = launcherFlags ? `, MALLOC_ARENA_MAX=${launchEnv(process.env).MALLOC_ARENA_MAX}` : '';
+    return { nodeOptions: nodeOptions || `(default: the launcher's ${launcherFlags || 'none'}${arenas})`, peakRssBytes: run.peakRssBytes, rssAtProgress, largestLoggedMemoryMiB: breakdown, run, met: run.peakRssBytes < GoalBytes };
   } finally {
     if (target) {
       await target.database.drop().catch(() => undefined);

@@ -3,26 +3,29 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DefaultNodeFlags, missingNodeFlags } from '../../bin/node-flags.mjs';
+import { DefaultNodeFlags, launchEnv, missingNodeFlags } from '../../bin/node-flags.mjs';
 
 const Bin = join(import.meta.dirname, '../../bin/driftwatch.mjs');
 // Preloaded into every node process the launcher runs (main thread only: tsx's loader has a worker of its own):
-// prints its pid, node flags and heap limit.
+// prints its pid, node flags, heap limit and malloc arena limit.
 const Probe = join(mkdtempSync(join(tmpdir(), 'dw-flags-')), 'probe.cjs');
 writeFileSync(
   Probe,
-  `if (require('node:worker_threads').isMainThread) process.stderr.write('probe ' + JSON.stringify({ pid: process.pid, execArgv: process.execArgv, heapMiB: require('node:v8').getHeapStatistics().heap_size_limit / 1048576 }) + '\\n');`,
+  `if (require('node:worker_threads').isMainThread) process.stderr.write('probe ' + JSON.stringify({ pid: process.pid, execArgv: process.execArgv, heapMiB: require('node:v8').getHeapStatistics().heap_size_limit / 1048576, mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? null }) + '\\n');`,
 );
 
 interface ProbeLine {
   readonly pid: number;
   readonly execArgv: string[];
   readonly heapMiB: number;
+  readonly mallocArenaMax: string | null;
 }
 
 function launch(env: Record<string, string>): { status: number | null; probes: ProbeLine[]; stdout: string } {
+  const inherited = { ...process.env };
+  delete inherited.MALLOC_ARENA_MAX;
   const result = spawnSync(process.execPath, [Bin, '--help'], {
-    env: { ...process.env, ...env, NODE_OPTIONS: `--require ${Probe} ${env.NODE_OPTIONS ?? ''}`.trim() },
+    env: { ...inherited, ...env, NODE_OPTIONS: `--require ${Probe} ${env.NODE_OPTIONS ?? ''}`.trim() },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -44,6 +47,14 @@ describe('missingNodeFlags', () => {
   });
 });
 
+describe('launchEnv', () => {
+  it('bounds malloc arenas unless the environment says otherwise', () => {
+    expect(launchEnv({ PATH: '/usr/bin' })).toEqual({ PATH: '/usr/bin', MALLOC_ARENA_MAX: '2' });
+    expect(launchEnv({ MALLOC_ARENA_MAX: '8' })).toEqual({ MALLOC_ARENA_MAX: '8' });
+    expect(launchEnv({ MALLOC_ARENA_MAX: '' })).toEqual({ MALLOC_ARENA_MAX: '' });
+  });
+});
+
 describe('the driftwatch launcher sizes its own heap', () => {
   it('runs as one process with the default flags (where node can replace itself), and works either way', () => {
     const { status, probes, stdout } = launch({});
@@ -55,6 +66,7 @@ describe('the driftwatch launcher sizes its own heap', () => {
       expect(new Set(probes.map((p) => p.pid)).size).toBe(1);
       expect(last.execArgv).toEqual(expect.arrayContaining(DefaultNodeFlags.split(' ')));
       expect(last.heapMiB).toBeLessThan(400);
+      expect(last.mallocArenaMax).toBe('2');
     } else {
       expect(probes).toHaveLength(1);
       expect(last.execArgv).toEqual([]);
@@ -66,6 +78,7 @@ describe('the driftwatch launcher sizes its own heap', () => {
     expect(none.status).toBe(0);
     expect(none.probes).toHaveLength(1);
     expect(none.probes[0]!.execArgv).toEqual([]);
+    expect(none.probes[0]!.mallocArenaMax).toBeNull();
 
     const own = launch({ NODE_OPTIONS: '--max-old-space-size=700' });
     expect(own.status).toBe(0);
@@ -73,5 +86,12 @@ describe('the driftwatch launcher sizes its own heap', () => {
     expect(last.heapMiB).toBeGreaterThan(700);
     expect(last.execArgv.some((flag) => flag.startsWith('--max-old-space-size'))).toBe(false);
     if (canReplaceItself) expect(last.execArgv).toEqual(['--max-semi-space-size=8']);
+  });
+
+  it('keeps a malloc arena limit set by the operator', () => {
+    const own = launch({ MALLOC_ARENA_MAX: '4' });
+    expect(own.status).toBe(0);
+    expect(own.probes.at(-1)!.mallocArenaMax).toBe('4');
+    if (canReplaceItself) expect(own.probes.at(-1)!.execArgv).toEqual(expect.arrayContaining(DefaultNodeFlags.split(' ')));
   });
 });
