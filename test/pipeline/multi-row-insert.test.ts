@@ -52,6 +52,11 @@ describe('multiRowInsert (real Postgres)', () => {
     expect(Number(again.rows[0]!.n)).toBe(1_500);
   });
 
+  it('refuses a row whose width is not the columns', async () => {
+    const insert = { table: 'wide', columns: ['id', 'label'], rows: [[1, 'a'], [2]], tail: '' };
+    await expect(database.db.transaction().execute((trx) => multiRowInsert(trx, insert))).rejects.toThrow('row 1 has 1 values for 2 columns');
+  });
+
   it('writes nothing and returns nothing for no rows', async () => {
     await sql`truncate wide`.execute(database.db);
     const returned = await database.db.transaction().execute((trx) => multiRowInsert(trx, { table: 'wide', columns: ['id'], rows: [], tail: 'returning id' }));
