@@ -3,6 +3,15 @@ import { StateCache } from '../../stages/track/state-cache.ts';
 
 const state = (name: string) => ({ name });
 
+/** A cache of capacity 4 whose old generation holds `a` and `b` (states named by `values`), and whose young one is empty. */
+function withOldGeneration(values: { a: string; b: string } = { a: 'a', b: 'b' }): StateCache<{ name: string } | null> {
+  const cache = new StateCache<{ name: string } | null>(4);
+  cache.set('a', state(values.a));
+  cache.set('b', state(values.b));
+  cache.rotate();
+  return cache;
+}
+
 describe('StateCache', () => {
   it('keeps every key until it rotates, however many (never within a batch)', () => {
     const cache = new StateCache<{ name: string } | null>(4);
@@ -11,10 +20,7 @@ describe('StateCache', () => {
   });
 
   it('a rotation forgets the old generation and keeps the young one', () => {
-    const cache = new StateCache<{ name: string } | null>(4);
-    cache.set('a', state('a'));
-    cache.set('b', state('b'));
-    cache.rotate();
+    const cache = withOldGeneration();
     cache.set('c', state('c'));
     cache.set('d', state('d'));
     cache.rotate();
@@ -34,10 +40,7 @@ describe('StateCache', () => {
   });
 
   it('a key set again survives the next rotation with its newest value', () => {
-    const cache = new StateCache<{ name: string } | null>(4);
-    cache.set('a', state('old'));
-    cache.set('b', state('b'));
-    cache.rotate();
+    const cache = withOldGeneration({ a: 'old', b: 'b' });
     cache.set('a', state('new'));
     cache.set('c', state('c'));
     expect(cache.get('a')).toEqual(state('new'));
@@ -47,20 +50,14 @@ describe('StateCache', () => {
   });
 
   it('null is a cached value that hides an older generation, not a miss', () => {
-    const cache = new StateCache<{ name: string } | null>(4);
-    cache.set('a', state('stored'));
-    cache.set('b', state('b'));
-    cache.rotate();
+    const cache = withOldGeneration({ a: 'stored', b: 'b' });
     cache.set('a', null);
     expect(cache.has('a')).toBe(true);
     expect(cache.get('a')).toBeNull();
   });
 
   it('delete and clear reach both generations', () => {
-    const cache = new StateCache<{ name: string } | null>(4);
-    cache.set('a', state('a'));
-    cache.set('b', state('b'));
-    cache.rotate();
+    const cache = withOldGeneration();
     cache.set('a', state('a2'));
     cache.delete('a');
     expect(cache.has('a')).toBe(false);
