@@ -17,6 +17,7 @@ export async function benchStages(options: { readonly events: number; readonly r
         ['what', 'events/s', 'share of raw'],
         [
           ['raw base64 + JSON.parse', result.rawBase64JsonPerSecond, '100 %'],
+          ["decode+validate alone (the chain's ceiling)", result.decodeAlonePerSecond, `${formatNumber(result.decodeAloneRatio * 100, 1)} %`],
           ['decode+validate+dedupe+enrich+scope+track', result.stagesPerSecond, `${formatNumber(result.ratio * 100, 1)} %`],
         ],
       ),
